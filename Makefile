@@ -1,0 +1,83 @@
+# husk: one plain Makefile. `make` builds everything; see README.md.
+#
+# Sub-makefiles in mk/ and guest-agent/ add their own targets; this file holds
+# the flags, the link units and the top-level verbs.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+DESTDIR ?=
+B       ?= build
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes \
+           -Wstrict-prototypes -Wold-style-definition -Wundef -Wwrite-strings \
+           -Wshadow -Wpointer-arith -Wcast-align -Wvla -Wimplicit-fallthrough \
+           -Wno-unused-parameter
+HK_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing \
+           -fstack-protector-strong -D_FORTIFY_SOURCE=2 -I. $(CFLAGS)
+LDLIBS_YAJL := -lyajl
+
+.PHONY: all demo check install clean asan fuzz bench deps unit integration guest lab-check format format-check
+all:
+
+deps:
+	@scripts/install-deps
+
+# ---- link units -------------------------------------------------------------
+LIB_SRC := $(wildcard lib/*.c)
+OCI_SRC := $(wildcard oci/*.c)
+HUSK_SRC := $(wildcard cmd/husk/*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+OCI_OBJ := $(OCI_SRC:%.c=$(B)/%.o)
+HUSK_OBJ := $(HUSK_SRC:%.c=$(B)/%.o)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(HK_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/libhk.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+$(B)/liboci.a: $(OCI_OBJ)
+	$(AR) rcs $@ $^
+
+$(B)/husk: $(HUSK_OBJ) $(B)/liboci.a $(B)/libhk.a
+	$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL)
+
+all: $(B)/husk
+
+include mk/tests.mk
+-include guest-agent/guest.mk
+
+# ---- verbs ------------------------------------------------------------------
+demo: deps all
+	@scripts/demo
+
+check: deps all
+	$(MAKE) asan
+	$(MAKE) integration
+	$(MAKE) lab-check
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/husk $(DESTDIR)$(BINDIR)/husk
+
+# A full build with AddressSanitizer and UBSan in its own tree, then its unit tests.
+asan:
+	$(MAKE) B=build-asan CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  unit
+
+bench:
+	@scripts/bench
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
