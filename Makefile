@@ -9,13 +9,14 @@ DESTDIR ?=
 B       ?= build
 
 CC      ?= cc
-CFLAGS  ?= -O2 -g
+CFLAGS  ?= -O2 -g -D_FORTIFY_SOURCE=2
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes \
            -Wstrict-prototypes -Wold-style-definition -Wundef -Wwrite-strings \
            -Wshadow -Wpointer-arith -Wcast-align -Wvla -Wimplicit-fallthrough \
            -Wno-unused-parameter
+HUSK_VERSION ?= 0.1.0
 HK_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing \
-           -fstack-protector-strong -D_FORTIFY_SOURCE=2 -I. $(CFLAGS)
+           -fstack-protector-strong -DHUSK_VERSION=\"$(HUSK_VERSION)\" -I. $(CFLAGS)
 LDLIBS_YAJL := -lyajl
 
 .PHONY: all demo check install clean asan fuzz bench deps unit integration guest lab-check format format-check

@@ -1,0 +1,38 @@
+/* The husk CLI: runc's command line. One file per verb, a table in main.c;
+ * only code under cmd/ decides exit statuses. */
+#ifndef HUSK_CMD_H
+#define HUSK_CMD_H
+
+#include <stdbool.h>
+
+#include "lib/error.h"
+
+#ifndef HUSK_VERSION
+#define HUSK_VERSION "0.0.0-dev"
+#endif
+
+/* The global flags runc has; engines pass them before the verb. */
+struct husk_globals {
+	const char *root; /* state directory, /run/husk by default */
+	const char *log;
+	const char *log_format;
+	bool debug;
+	bool systemd_cgroup; /* accepted for compatibility; husk has no systemd driver */
+};
+
+struct husk_cmd {
+	const char *name;
+	const char *summary;
+	const char *usage; /* flags and arguments, shown by `husk help VERB` */
+	/* Returns the exit status, or -1 with err set. argv[0] is the verb. */
+	int (*run)(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+};
+
+int husk_cmd_spec(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_features(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_pending(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+
+/* Prints the usage of a verb; used by each verb's --help. */
+void husk_usage(const char *verb);
+
+#endif

@@ -1,0 +1,269 @@
+#include "lib/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "lib/cleanup.h"
+
+int hk_write_all(int fd, const void *buf, size_t len, hk_err **err)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return hk_err_set(err, errno, "write to fd %d", fd);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int hk_read_all(int fd, size_t max, char **out, size_t *len, hk_err **err)
+{
+	cleanup_free char *buf = NULL;
+	size_t cap = 0, used = 0;
+
+	for (;;) {
+		if (used + 1 >= cap) {
+			size_t ncap = cap ? cap * 2 : 4096;
+			if (ncap > max + 2)
+				ncap = max + 2;
+			char *nbuf = realloc(buf, ncap);
+			if (nbuf == NULL)
+				return hk_err_set(err, ENOMEM, "read fd %d", fd);
+			buf = nbuf;
+			cap = ncap;
+		}
+		ssize_t n = read(fd, buf + used, cap - used - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return hk_err_set(err, errno, "read fd %d", fd);
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (used > max)
+			return hk_err_set(err, EFBIG, "input larger than %zu bytes", max);
+	}
+	buf[used] = '\0';
+	if (len)
+		*len = used;
+	*out = hk_steal_ptr(buf);
+	return 0;
+}
+
+int hk_read_file(const char *path, size_t max, char **out, size_t *len, hk_err **err)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return hk_err_set(err, errno, "open `%s`", path);
+	if (hk_read_all(fd, max, out, len, err) < 0)
+		return hk_err_wrap(err, "read `%s`", path);
+	return 0;
+}
+
+int hk_write_file_atomic(const char *path, const void *buf, size_t len, int mode, hk_err **err)
+{
+	cleanup_free char *tmp = NULL;
+	cleanup_close int fd = -1;
+
+	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
+		return hk_err_set(err, ENOMEM, "write `%s`", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return hk_err_set(err, errno, "create `%s`", tmp);
+	if (hk_write_all(fd, buf, len, err) < 0 || fsync(fd) < 0) {
+		if (err && *err == NULL)
+			hk_err_set(err, errno, "fsync `%s`", tmp);
+		unlink(tmp);
+		return hk_err_wrap(err, "write `%s`", path);
+	}
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return hk_err_set(err, e, "rename `%s` to `%s`", tmp, path);
+	}
+	return 0;
+}
+
+int hk_path_clean(char *path)
+{
+	char *out = path, *p = path;
+
+	if (*p != '/')
+		return -1;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		char *seg = p;
+		while (*p && *p != '/')
+			p++;
+		size_t n = (size_t)(p - seg);
+		if (n == 1 && seg[0] == '.')
+			continue;
+		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+			if (out == path)
+				return -1; /* would climb above the root */
+			while (out > path && *--out != '/')
+				;
+			continue;
+		}
+		*out++ = '/';
+		memmove(out, seg, n);
+		out += n;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = '\0';
+	return 0;
+}
+
+int hk_path_join(const char *root, const char *rel, char **out, hk_err **err)
+{
+	cleanup_free char *clean = NULL;
+
+	if (root == NULL || *root == '\0')
+		return hk_err_set(err, EINVAL, "join `%s`: empty root", rel);
+	/* Treat rel as if it were absolute inside root; cleaning it on its own
+	 * makes any ".." that would leave root visible. */
+	if (asprintf(&clean, "/%s", rel) < 0)
+		return hk_err_set(err, ENOMEM, "join `%s`", rel);
+	if (hk_path_clean(clean) < 0)
+		return hk_err_set(err, EINVAL, "path `%s` escapes `%s`", rel, root);
+	size_t rl = strlen(root);
+	while (rl > 1 && root[rl - 1] == '/')
+		rl--;
+	const char *tail = strcmp(clean, "/") == 0 ? "" : clean;
+	if (rl == 1 && root[0] == '/')
+		rl = 0;
+	if (asprintf(out, "%.*s%s", (int)rl, root, rl == 0 && *tail == '\0' ? "/" : tail) < 0)
+		return hk_err_set(err, ENOMEM, "join `%s`", rel);
+	return 0;
+}
+
+int hk_mkdir_p(const char *path, int mode, hk_err **err)
+{
+	cleanup_free char *p = strdup(path);
+
+	if (p == NULL)
+		return hk_err_set(err, ENOMEM, "mkdir `%s`", path);
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+				return hk_err_set(err, errno, "mkdir `%s`", p);
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	return 0;
+}
+
+int hk_fd_set_cloexec(int fd, bool on, hk_err **err)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl < 0)
+		return hk_err_set(err, errno, "fcntl fd %d", fd);
+	fl = on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC;
+	if (fcntl(fd, F_SETFD, fl) < 0)
+		return hk_err_set(err, errno, "fcntl fd %d", fd);
+	return 0;
+}
+
+static bool kept(int fd, const int *keep, size_t nkeep)
+{
+	for (size_t i = 0; i < nkeep; i++)
+		if (keep[i] == fd)
+			return true;
+	return false;
+}
+
+void hk_close_fds_from(int first, const int *keep, size_t nkeep)
+{
+	DIR *d = opendir("/proc/self/fd");
+
+	if (d == NULL) {
+		/* No /proc: fall back to the kernel's range close, keeping nothing
+		 * past first but what the caller named (rare: tests only). */
+		for (int fd = first; fd < 1024; fd++)
+			if (!kept(fd, keep, nkeep))
+				close(fd);
+		return;
+	}
+	int dfd = dirfd(d);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		uint64_t v;
+		if (hk_parse_u64(de->d_name, &v) < 0 || v > INT_MAX)
+			continue;
+		int fd = (int)v;
+		if (fd >= first && fd != dfd && !kept(fd, keep, nkeep))
+			close(fd);
+	}
+	closedir(d);
+}
+
+int hk_parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int hk_parse_i64(const char *s, int64_t *out)
+{
+	uint64_t v;
+	bool neg = s && *s == '-';
+
+	if (hk_parse_u64(neg ? s + 1 : s, &v) < 0)
+		return -1;
+	if (neg) {
+		if (v > (uint64_t)INT64_MAX + 1)
+			return -1;
+		*out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+	} else {
+		if (v > INT64_MAX)
+			return -1;
+		*out = (int64_t)v;
+	}
+	return 0;
+}
+
+uint64_t hk_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}

@@ -1,0 +1,48 @@
+/* Small helpers every module needs: whole reads and writes, path joining that
+ * cannot escape its root, fd hygiene, number parsing. */
+#ifndef HK_UTIL_H
+#define HK_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/error.h"
+
+/* Writes all of buf, retrying short writes and EINTR. err may be NULL. */
+int hk_write_all(int fd, const void *buf, size_t len, hk_err **err);
+
+/* Reads until EOF into a NUL-terminated malloced buffer; fails with EFBIG
+ * past max bytes so a hostile input cannot exhaust memory. */
+int hk_read_all(int fd, size_t max, char **out, size_t *len, hk_err **err);
+int hk_read_file(const char *path, size_t max, char **out, size_t *len, hk_err **err);
+
+/* Writes a file atomically: a temporary beside it, fsync, rename. */
+int hk_write_file_atomic(const char *path, const void *buf, size_t len, int mode, hk_err **err);
+
+/* Joins rel (absolute or relative) under root, resolving "." and ".."
+ * lexically, and refuses a result outside root. Symlinks are not followed:
+ * code that opens the result inside a hostile tree must still resolve it
+ * beneath root (openat2 RESOLVE_IN_ROOT). */
+int hk_path_join(const char *root, const char *rel, char **out, hk_err **err);
+
+/* Lexically normalises an absolute path in place ("//a/./b/../c" → "/a/c");
+ * returns -1 when ".." would climb above "/". */
+int hk_path_clean(char *path);
+
+int hk_mkdir_p(const char *path, int mode, hk_err **err);
+
+int hk_fd_set_cloexec(int fd, bool on, hk_err **err);
+
+/* Closes every fd >= first except those in keep: engines leak descriptors
+ * into runtimes and a VM monitor must not hold them. */
+void hk_close_fds_from(int first, const int *keep, size_t nkeep);
+
+/* Strict decimal parsing: the whole string, no sign surprises, no overflow. */
+int hk_parse_u64(const char *s, uint64_t *out);
+int hk_parse_i64(const char *s, int64_t *out);
+
+/* Monotonic clock in microseconds. */
+uint64_t hk_now_us(void);
+
+#endif

@@ -1,0 +1,36 @@
+# Tests: C unit tests (TAP), bats integration tests, libFuzzer targets.
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/liboci.a $(B)/libhk.a
+	@mkdir -p $(@D)
+	$(CC) $(HK_CFLAGS) -o $@ $< $(B)/liboci.a $(B)/libhk.a $(LDLIBS_YAJL)
+
+# Each binary prints TAP; a failing one fails the target. Fixtures are found
+# relative to the checkout.
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+	  echo "# $$t"; HUSK_SRC=$(CURDIR) $$t || fail=1; \
+	done; exit $$fail
+
+integration: all
+	bats --print-output-on-failure tests/integration
+
+# libFuzzer targets, built with clang under ASan+UBSan. FUZZ_TIME seconds each.
+FUZZ_TIME ?= 600
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(OCI_SRC)
+	@mkdir -p $(@D)
+	clang $(filter-out $(CFLAGS),$(HK_CFLAGS)) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(OCI_SRC) $(LDLIBS_YAJL)
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+	  n=$$(basename $$f); corpus=build-fuzz/corpus-$$n; mkdir -p $$corpus; \
+	  echo "fuzz: $$n for $(FUZZ_TIME) s"; \
+	  $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -max_len=65536 \
+	    $$corpus tests/fuzz/seeds-$$n 2>&1 | tail -n 20 || exit 1; \
+	done
