@@ -15,7 +15,7 @@ typedef struct hk_err {
  * its strerror text. */
 int hk_err_set(hk_err **err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int hk_err_setv(hk_err **err, int code, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+        __attribute__((format(printf, 3, 0)));
 
 /* Prefixes the message of an existing error with context; returns -1. */
 int hk_err_wrap(hk_err **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -9,9 +9,9 @@
 #include "lib/cleanup.h"
 
 const struct hk_json_limits hk_json_default_limits = {
-	.max_depth = 64,
-	.max_string = 1 << 20,
-	.max_nodes = 1 << 20,
+        .max_depth = 64,
+        .max_string = 1 << 20,
+        .max_nodes = 1 << 20,
 };
 
 struct builder {
@@ -26,8 +26,8 @@ struct builder {
 
 const char *hk_json_type_name(enum hk_json_type t)
 {
-	static const char *const names[] = {"null", "boolean", "number", "string", "array",
-					    "object"};
+	static const char *const names[] = {"null",   "boolean", "number",
+	                                    "string", "array",   "object"};
 	return names[t];
 }
 
@@ -69,7 +69,9 @@ static char *builder_path(const struct builder *b)
 	for (size_t i = 0; i < b->depth; i++) {
 		const hk_json *c = b->stack[i];
 		if (c->type == HJ_ARRAY) {
-			fprintf(f, "[%zu]", c->n);
+			/* Inner arrays already hold the open child; the innermost
+			 * one is about to receive element n. */
+			fprintf(f, "[%zu]", i + 1 < b->depth ? c->n - 1 : c->n);
 		} else {
 			const char *k = i + 1 < b->depth ? c->keys[c->n - 1] : b->pending_key;
 			if (k == NULL)
@@ -226,19 +228,19 @@ static int on_key(void *ctx, const unsigned char *s, size_t len)
 }
 
 static const yajl_callbacks callbacks = {
-	.yajl_null = on_null,
-	.yajl_boolean = on_bool,
-	.yajl_number = on_number,
-	.yajl_string = on_string,
-	.yajl_start_map = on_start_map,
-	.yajl_map_key = on_key,
-	.yajl_end_map = on_end,
-	.yajl_start_array = on_start_array,
-	.yajl_end_array = on_end,
+        .yajl_null = on_null,
+        .yajl_boolean = on_bool,
+        .yajl_number = on_number,
+        .yajl_string = on_string,
+        .yajl_start_map = on_start_map,
+        .yajl_map_key = on_key,
+        .yajl_end_map = on_end,
+        .yajl_start_array = on_start_array,
+        .yajl_end_array = on_end,
 };
 
 int hk_json_parse(const char *buf, size_t len, const struct hk_json_limits *lim, hk_json **out,
-		  hk_err **err)
+                  hk_err **err)
 {
 	struct builder b = {.lim = lim ? lim : &hk_json_default_limits};
 	yajl_handle h;
@@ -263,8 +265,8 @@ int hk_json_parse(const char *buf, size_t len, const struct hk_json_limits *lim,
 			m[--ml] = '\0';
 		cleanup_free char *path = builder_path(&b);
 		hk_err_set(&b.err, 0, "%s: invalid JSON at byte %zu: %s",
-			   path && *path ? path : "(document)", yajl_get_bytes_consumed(h),
-			   m ? m : "parse error");
+		           path && *path ? path : "(document)", yajl_get_bytes_consumed(h),
+		           m ? m : "parse error");
 		yajl_free_error(h, msg);
 	}
 	yajl_free(h);

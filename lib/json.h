@@ -35,7 +35,7 @@ struct hk_json_limits {
 extern const struct hk_json_limits hk_json_default_limits;
 
 int hk_json_parse(const char *buf, size_t len, const struct hk_json_limits *lim, hk_json **out,
-		  hk_err **err);
+                  hk_err **err);
 void hk_json_free(hk_json *j);
 static inline void hk_json_freep(hk_json **j)
 {

@@ -66,7 +66,7 @@ static void put_json_str(FILE *f, const char *s)
 }
 
 char *hk_log_format_line(enum hk_log_format fmt, enum hk_log_level lvl, const char *time,
-			 const char *msg)
+                         const char *msg)
 {
 	char *buf = NULL;
 	size_t len = 0;

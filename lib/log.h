@@ -25,6 +25,6 @@ void hk_log(enum hk_log_level lvl, const char *fmt, ...) __attribute__((format(p
 /* Formats one line without writing it (exposed for tests). Returns a malloced
  * string ending in "\n", or NULL on allocation failure. */
 char *hk_log_format_line(enum hk_log_format fmt, enum hk_log_level lvl, const char *time,
-			 const char *msg);
+                         const char *msg);
 
 #endif

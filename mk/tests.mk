@@ -5,7 +5,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/liboci.a $(B)/libhk.a
 	@mkdir -p $(@D)
-	$(CC) $(HK_CFLAGS) -o $@ $< $(B)/liboci.a $(B)/libhk.a $(LDLIBS_YAJL)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $< $(B)/liboci.a $(B)/libhk.a $(LDLIBS_YAJL)
 
 # Each binary prints TAP; a failing one fails the target. Fixtures are found
 # relative to the checkout.

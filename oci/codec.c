@@ -25,9 +25,10 @@ static size_t path_key(struct path *p, const char *key)
 {
 	size_t old = p->len;
 	int n = snprintf(p->buf + p->len, sizeof(p->buf) - p->len, "%s%.64s", p->len ? "." : "",
-			 key);
+	                 key);
 	if (n > 0)
-		p->len = p->len + (size_t)n < sizeof(p->buf) ? p->len + (size_t)n : sizeof(p->buf) - 1;
+		p->len = p->len + (size_t)n < sizeof(p->buf) ? p->len + (size_t)n
+		                                             : sizeof(p->buf) - 1;
 	return old;
 }
 
@@ -36,7 +37,8 @@ static size_t path_index(struct path *p, size_t i)
 	size_t old = p->len;
 	int n = snprintf(p->buf + p->len, sizeof(p->buf) - p->len, "[%zu]", i);
 	if (n > 0)
-		p->len = p->len + (size_t)n < sizeof(p->buf) ? p->len + (size_t)n : sizeof(p->buf) - 1;
+		p->len = p->len + (size_t)n < sizeof(p->buf) ? p->len + (size_t)n
+		                                             : sizeof(p->buf) - 1;
 	return old;
 }
 
@@ -47,7 +49,7 @@ static void path_pop(struct path *p, size_t old)
 }
 
 __attribute__((format(printf, 3, 4))) static int bad(const struct path *p, hk_err **err,
-						     const char *fmt, ...)
+                                                     const char *fmt, ...)
 {
 	cleanup_free char *why = NULL;
 	va_list ap;
@@ -57,22 +59,23 @@ __attribute__((format(printf, 3, 4))) static int bad(const struct path *p, hk_er
 		why = NULL;
 	va_end(ap);
 	return hk_err_set(err, 0, "%s: %s", p->len ? p->buf : "(document)",
-			  why ? why : "invalid value");
+	                  why ? why : "invalid value");
 }
 
 static int want(const struct path *p, const hk_json *j, enum hk_json_type t, hk_err **err)
 {
 	if (j->type != t)
-		return bad(p, err, "expected %s %s, got %s", t == HJ_ARRAY || t == HJ_OBJECT ? "an" : "a",
-			   hk_json_type_name(t), hk_json_type_name(j->type));
+		return bad(p, err, "expected %s %s, got %s",
+		           t == HJ_ARRAY || t == HJ_OBJECT ? "an" : "a", hk_json_type_name(t),
+		           hk_json_type_name(j->type));
 	return 0;
 }
 
 static int decode_struct(const struct oci_type *t, const hk_json *j, void *obj, struct path *p,
-			 hk_err **err);
+                         hk_err **err);
 
 static int decode_str(const struct oci_field *f, const hk_json *j, char **out, struct path *p,
-		      hk_err **err)
+                      hk_err **err)
 {
 	if (want(p, j, HJ_STRING, err) < 0)
 		return -1;
@@ -101,7 +104,7 @@ static bool is_integer_text(const char *s)
 }
 
 static int decode_i64(const struct oci_field *f, const hk_json *j, int64_t *out, struct path *p,
-		      hk_err **err)
+                      hk_err **err)
 {
 	if (want(p, j, HJ_NUMBER, err) < 0)
 		return -1;
@@ -109,12 +112,11 @@ static int decode_i64(const struct oci_field *f, const hk_json *j, int64_t *out,
 		return bad(p, err, "expected an integer, got %.32s", j->s);
 	if (hk_parse_i64(j->s, out) < 0 || *out < f->min || *out > f->max)
 		return bad(p, err, "%.32s out of range [%" PRId64 ", %" PRId64 "]", j->s, f->min,
-			   f->max);
+		           f->max);
 	return 0;
 }
 
-static int decode_u64(uint64_t umax, const hk_json *j, uint64_t *out, struct path *p,
-		      hk_err **err)
+static int decode_u64(uint64_t umax, const hk_json *j, uint64_t *out, struct path *p, hk_err **err)
 {
 	if (want(p, j, HJ_NUMBER, err) < 0)
 		return -1;
@@ -145,7 +147,7 @@ static int vec_alloc(struct vec *vec, size_t n, size_t elem, const struct path *
 }
 
 static int decode_field(const struct oci_field *f, const hk_json *j, char *obj, struct path *p,
-			hk_err **err)
+                        hk_err **err)
 {
 	void *at = obj + f->off;
 	struct vec *vec = at;
@@ -178,9 +180,9 @@ static int decode_field(const struct oci_field *f, const hk_json *j, char *obj, 
 	case OCI_STRV:
 	case OCI_U32V:
 	case OCI_OBJV: {
-		size_t elem = f->kind == OCI_STRV ? sizeof(char *)
-			      : f->kind == OCI_U32V ? sizeof(uint32_t)
-						    : f->sub->size;
+		size_t elem = f->kind == OCI_STRV   ? sizeof(char *)
+		              : f->kind == OCI_U32V ? sizeof(uint32_t)
+		                                    : f->sub->size;
 		if (want(p, j, HJ_ARRAY, err) < 0)
 			return -1;
 		if ((f->flags & OCI_F_NONEMPTY) && j->n == 0)
@@ -189,7 +191,7 @@ static int decode_field(const struct oci_field *f, const hk_json *j, char *obj, 
 			return -1;
 		for (size_t i = 0; i < j->n; i++) {
 			size_t old = path_index(p, i);
-			char *e = (char *)vec->v + i * elem;
+			void *e = (char *)vec->v + i * elem;
 			int r;
 			if (f->kind == OCI_STRV) {
 				struct oci_field ef = *f;
@@ -218,7 +220,7 @@ static int decode_field(const struct oci_field *f, const hk_json *j, char *obj, 
 			return -1;
 		for (size_t i = 0; i < j->n; i++) {
 			size_t old = path_key(p, j->keys[i]);
-			char *e = (char *)vec->v + i * elem;
+			void *e = (char *)vec->v + i * elem;
 			vec->n = i + 1;
 			/* Both element kinds start with their key (oci/spec.h). */
 			*(char **)e = strdup(j->keys[i]);
@@ -228,7 +230,7 @@ static int decode_field(const struct oci_field *f, const hk_json *j, char *obj, 
 			if (f->kind == OCI_MAP) {
 				struct oci_field vf = {.kind = OCI_STR};
 				r = decode_str(&vf, j->vals[i], &((struct oci_kv *)e)->value, p,
-					       err);
+				               err);
 			} else {
 				r = decode_struct(f->sub, j->vals[i], e, p, err);
 			}
@@ -250,7 +252,7 @@ static int decode_field(const struct oci_field *f, const hk_json *j, char *obj, 
 }
 
 static int decode_struct(const struct oci_type *t, const hk_json *j, void *obj, struct path *p,
-			 hk_err **err)
+                         hk_err **err)
 {
 	if (want(p, j, HJ_OBJECT, err) < 0)
 		return -1;
@@ -305,7 +307,7 @@ static void release_field(const struct oci_field *f, char *obj)
 	case OCI_OBJV:
 	case OCI_OBJMAP:
 		for (size_t i = 0; i < vec->n; i++) {
-			char *e = (char *)vec->v + i * f->sub->size;
+			void *e = (char *)vec->v + i * f->sub->size;
 			if (f->kind == OCI_OBJMAP)
 				free(*(char **)e);
 			release(f->sub, e);
@@ -454,8 +456,9 @@ static void encode_field(const struct oci_field *f, const char *obj, yajl_gen g)
 	case OCI_OBJMAP:
 		yajl_gen_map_open(g);
 		for (size_t i = 0; i < vec->n; i++) {
-			const char *e = (char *)vec->v +
-					i * (f->kind == OCI_MAP ? sizeof(struct oci_kv) : f->sub->size);
+			const void *e =
+			        (char *)vec->v +
+			        i * (f->kind == OCI_MAP ? sizeof(struct oci_kv) : f->sub->size);
 			gen_str(g, *(char *const *)e);
 			if (f->kind == OCI_MAP)
 				gen_str(g, ((const struct oci_kv *)e)->value);
@@ -484,7 +487,7 @@ static void encode_struct(const struct oci_type *t, const void *obj, yajl_gen g)
 }
 
 int oci_write(const struct oci_type *t, const void *obj, bool pretty, char **out, size_t *len,
-	      hk_err **err)
+              hk_err **err)
 {
 	const unsigned char *buf;
 	size_t n;

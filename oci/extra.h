@@ -17,8 +17,13 @@ int oci_default_spec(char **out, size_t *len, hk_err **err);
 int oci_features(const char *husk_version, char **out, size_t *len, hk_err **err);
 
 /* Enumerations of the spec, shared by the model and the features document. */
-extern const char *const oci_namespace_types[], *const oci_seccomp_actions[],
-	*const oci_seccomp_ops[], *const oci_seccomp_archs[], *const oci_seccomp_flags[],
-	*const oci_hook_kinds[], *const oci_mount_options[], *const oci_capability_names[];
+extern const char *const oci_namespace_types[],
+        *const oci_seccomp_actions[],
+                *const oci_seccomp_ops[],
+                        *const oci_seccomp_archs[],
+                                *const oci_seccomp_flags[],
+                                        *const oci_hook_kinds[],
+                                                *const oci_mount_options[],
+                                                        *const oci_capability_names[];
 
 #endif

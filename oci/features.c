@@ -7,31 +7,64 @@
 
 #include "oci/extra.h"
 
-const char *const oci_hook_kinds[] = {"prestart",	"createRuntime", "createContainer",
-				      "startContainer", "poststart",	 "poststop", NULL};
+const char *const oci_hook_kinds[] = {
+        "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+        NULL};
 
 const char *const oci_mount_options[] = {
-	"async",     "atime",	    "bind",	    "defaults",	   "dev",	   "diratime",
-	"dirsync",   "exec",	    "iversion",	    "lazytime",	   "loud",	   "mand",
-	"noatime",   "nodev",	    "nodiratime",   "noexec",	   "noiversion",   "nolazytime",
-	"nomand",    "norelatime",  "nostrictatime", "nosuid",	   "nosymfollow",  "private",
-	"rbind",     "relatime",    "remount",	    "ro",	   "rprivate",	   "rshared",
-	"rslave",    "runbindable", "rw",	    "shared",	   "silent",	   "slave",
-	"strictatime", "suid",	    "symfollow",    "sync",	   "unbindable",   NULL};
+        "async",         "atime",       "bind",        "defaults",  "dev",
+        "diratime",      "dirsync",     "exec",        "iversion",  "lazytime",
+        "loud",          "mand",        "noatime",     "nodev",     "nodiratime",
+        "noexec",        "noiversion",  "nolazytime",  "nomand",    "norelatime",
+        "nostrictatime", "nosuid",      "nosymfollow", "private",   "rbind",
+        "relatime",      "remount",     "ro",          "rprivate",  "rshared",
+        "rslave",        "runbindable", "rw",          "shared",    "silent",
+        "slave",         "strictatime", "suid",        "symfollow", "sync",
+        "unbindable",    NULL};
 
 /* Linux capabilities up to the guest kernel's (6.1: CAP_CHECKPOINT_RESTORE). */
-const char *const oci_capability_names[] = {
-	"CAP_CHOWN",	      "CAP_DAC_OVERRIDE",    "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-	"CAP_FSETID",	      "CAP_KILL",	     "CAP_SETGID",	    "CAP_SETUID",
-	"CAP_SETPCAP",	      "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN",      "CAP_NET_RAW",	     "CAP_IPC_LOCK",	    "CAP_IPC_OWNER",
-	"CAP_SYS_MODULE",     "CAP_SYS_RAWIO",	     "CAP_SYS_CHROOT",	    "CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT",      "CAP_SYS_ADMIN",	     "CAP_SYS_BOOT",	    "CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE",   "CAP_SYS_TIME",	     "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
-	"CAP_LEASE",	      "CAP_AUDIT_WRITE",     "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
-	"CAP_MAC_OVERRIDE",   "CAP_MAC_ADMIN",	     "CAP_SYSLOG",	    "CAP_WAKE_ALARM",
-	"CAP_BLOCK_SUSPEND",  "CAP_AUDIT_READ",	     "CAP_PERFMON",	    "CAP_BPF",
-	"CAP_CHECKPOINT_RESTORE", NULL};
+const char *const oci_capability_names[] = {"CAP_CHOWN",
+                                            "CAP_DAC_OVERRIDE",
+                                            "CAP_DAC_READ_SEARCH",
+                                            "CAP_FOWNER",
+                                            "CAP_FSETID",
+                                            "CAP_KILL",
+                                            "CAP_SETGID",
+                                            "CAP_SETUID",
+                                            "CAP_SETPCAP",
+                                            "CAP_LINUX_IMMUTABLE",
+                                            "CAP_NET_BIND_SERVICE",
+                                            "CAP_NET_BROADCAST",
+                                            "CAP_NET_ADMIN",
+                                            "CAP_NET_RAW",
+                                            "CAP_IPC_LOCK",
+                                            "CAP_IPC_OWNER",
+                                            "CAP_SYS_MODULE",
+                                            "CAP_SYS_RAWIO",
+                                            "CAP_SYS_CHROOT",
+                                            "CAP_SYS_PTRACE",
+                                            "CAP_SYS_PACCT",
+                                            "CAP_SYS_ADMIN",
+                                            "CAP_SYS_BOOT",
+                                            "CAP_SYS_NICE",
+                                            "CAP_SYS_RESOURCE",
+                                            "CAP_SYS_TIME",
+                                            "CAP_SYS_TTY_CONFIG",
+                                            "CAP_MKNOD",
+                                            "CAP_LEASE",
+                                            "CAP_AUDIT_WRITE",
+                                            "CAP_AUDIT_CONTROL",
+                                            "CAP_SETFCAP",
+                                            "CAP_MAC_OVERRIDE",
+                                            "CAP_MAC_ADMIN",
+                                            "CAP_SYSLOG",
+                                            "CAP_WAKE_ALARM",
+                                            "CAP_BLOCK_SUSPEND",
+                                            "CAP_AUDIT_READ",
+                                            "CAP_PERFMON",
+                                            "CAP_BPF",
+                                            "CAP_CHECKPOINT_RESTORE",
+                                            NULL};
 
 static void str(yajl_gen g, const char *s)
 {

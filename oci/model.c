@@ -8,6 +8,8 @@
 #include "oci/codec.h"
 #include "oci/extra.h"
 
+/* The tables are data laid out one field a line; keep the formatter off. */
+/* clang-format off */
 #define REQ OCI_F_REQUIRED
 #define ABS OCI_F_ABSPATH
 #define NE  OCI_F_NONEMPTY
@@ -477,3 +479,4 @@ static const struct oci_field state_fields[] = {
 };
 #undef T
 TYPE(oci_state_type, "state", struct oci_state, state_fields);
+/* clang-format on */

@@ -121,8 +121,7 @@ struct oci_hook {
 typedef OCI_VEC(struct oci_hook) oci_hookv;
 
 struct oci_hooks {
-	oci_hookv prestart, create_runtime, create_container, start_container, poststart,
-		poststop;
+	oci_hookv prestart, create_runtime, create_container, start_container, poststart, poststop;
 };
 
 struct oci_namespace {
@@ -177,7 +176,7 @@ struct oci_block_io {
 	struct oci_u64 weight, leaf_weight;
 	OCI_VEC(struct oci_weight_device) weight_device;
 	oci_throttlev throttle_read_bps_device, throttle_write_bps_device,
-		throttle_read_iops_device, throttle_write_iops_device;
+	        throttle_read_iops_device, throttle_write_iops_device;
 };
 
 struct oci_hugepage_limit {
@@ -298,7 +297,7 @@ int oci_load(const struct oci_type *t, const char *path, void **out, hk_err **er
 /* Serialises obj as JSON (pretty for people, compact for machines). Returns
  * a malloced NUL-terminated string. */
 int oci_write(const struct oci_type *t, const void *obj, bool pretty, char **out, size_t *len,
-	      hk_err **err);
+              hk_err **err);
 
 void oci_free(const struct oci_type *t, void *obj);
 

@@ -11,27 +11,33 @@
 #include "lib/log.h"
 
 static const struct husk_cmd commands[] = {
-	{"create", "create a container", "[--bundle DIR] [--pid-file F] [--console-socket S] "
-	 "[--no-pivot] [--no-new-keyring] [--preserve-fds N] ID", husk_cmd_pending},
-	{"start", "start a created container", "ID", husk_cmd_pending},
-	{"run", "create and start a container", "[--bundle DIR] [--pid-file F] [--console-socket S] "
-	 "[--detach] [--preserve-fds N] ID", husk_cmd_pending},
-	{"state", "print the state of a container as JSON", "ID", husk_cmd_pending},
-	{"kill", "send a signal to a container's init process", "[--all] ID [SIGNAL]",
-	 husk_cmd_pending},
-	{"delete", "delete a container and everything it holds", "[--force] ID", husk_cmd_pending},
-	{"exec", "run a new process in a container", "[--process F | ID CMD ARGS…] [--detach] "
-	 "[--pid-file F] [--tty] [--console-socket S] ID", husk_cmd_pending},
-	{"ps", "list the processes of a container", "[--format table|json] ID", husk_cmd_pending},
-	{"list", "list containers", "[--format table|json] [--quiet]", husk_cmd_pending},
-	{"pause", "pause every process of a container", "ID", husk_cmd_pending},
-	{"resume", "resume a paused container", "ID", husk_cmd_pending},
-	{"update", "change a container's resource limits", "[--resources F|-] ID",
-	 husk_cmd_pending},
-	{"events", "print container events and statistics", "[--stats] [--interval D] ID",
-	 husk_cmd_pending},
-	{"spec", "write a default config.json", "[--bundle DIR]", husk_cmd_spec},
-	{"features", "print the runtime-spec features document", "", husk_cmd_features},
+        {"create", "create a container",
+         "[--bundle DIR] [--pid-file F] [--console-socket S] "
+         "[--no-pivot] [--no-new-keyring] [--preserve-fds N] ID",
+         husk_cmd_pending},
+        {"start", "start a created container", "ID", husk_cmd_pending},
+        {"run", "create and start a container",
+         "[--bundle DIR] [--pid-file F] [--console-socket S] "
+         "[--detach] [--preserve-fds N] ID",
+         husk_cmd_pending},
+        {"state", "print the state of a container as JSON", "ID", husk_cmd_pending},
+        {"kill", "send a signal to a container's init process", "[--all] ID [SIGNAL]",
+         husk_cmd_pending},
+        {"delete", "delete a container and everything it holds", "[--force] ID", husk_cmd_pending},
+        {"exec", "run a new process in a container",
+         "[--process F | ID CMD ARGS…] [--detach] "
+         "[--pid-file F] [--tty] [--console-socket S] ID",
+         husk_cmd_pending},
+        {"ps", "list the processes of a container", "[--format table|json] ID", husk_cmd_pending},
+        {"list", "list containers", "[--format table|json] [--quiet]", husk_cmd_pending},
+        {"pause", "pause every process of a container", "ID", husk_cmd_pending},
+        {"resume", "resume a paused container", "ID", husk_cmd_pending},
+        {"update", "change a container's resource limits", "[--resources F|-] ID",
+         husk_cmd_pending},
+        {"events", "print container events and statistics", "[--stats] [--interval D] ID",
+         husk_cmd_pending},
+        {"spec", "write a default config.json", "[--bundle DIR]", husk_cmd_spec},
+        {"features", "print the runtime-spec features document", "", husk_cmd_features},
 };
 
 static const struct husk_cmd *find_cmd(const char *name)
@@ -53,19 +59,20 @@ void husk_usage(const char *verb)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "husk %s: an OCI runtime whose containers run in KVM microVMs\n\n"
-		   "usage: husk [global flags] COMMAND [flags] [ARGS]\n\ncommands:\n",
-		HUSK_VERSION);
+	fprintf(f,
+	        "husk %s: an OCI runtime whose containers run in KVM microVMs\n\n"
+	        "usage: husk [global flags] COMMAND [flags] [ARGS]\n\ncommands:\n",
+	        HUSK_VERSION);
 	for (size_t i = 0; i < HK_ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "  %-9s %s\n", "help", "show the usage of a command");
 	fprintf(f, "\nglobal flags:\n"
-		   "  --root DIR           state directory (default /run/husk)\n"
-		   "  --log FILE           write log lines to FILE (default stderr)\n"
-		   "  --log-format F       text or json\n"
-		   "  --debug              log debug lines\n"
-		   "  --systemd-cgroup     accepted for runc compatibility\n"
-		   "  -v, --version        print the version\n");
+	           "  --root DIR           state directory (default /run/husk)\n"
+	           "  --log FILE           write log lines to FILE (default stderr)\n"
+	           "  --log-format F       text or json\n"
+	           "  --debug              log debug lines\n"
+	           "  --systemd-cgroup     accepted for runc compatibility\n"
+	           "  -v, --version        print the version\n");
 }
 
 static void version(void)
@@ -91,18 +98,18 @@ enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_IGNO
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"root", required_argument, NULL, OPT_ROOT},
-		{"log", required_argument, NULL, OPT_LOG},
-		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-		{"debug", no_argument, NULL, OPT_DEBUG},
-		{"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
-		/* runc flags that mean nothing for a VM runtime; accepted so that
-		 * engines configured for runc work unchanged. */
-		{"criu", required_argument, NULL, OPT_IGNORED},
-		{"rootless", required_argument, NULL, OPT_IGNORED},
-		{"version", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	        {"root", required_argument, NULL, OPT_ROOT},
+	        {"log", required_argument, NULL, OPT_LOG},
+	        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+	        {"debug", no_argument, NULL, OPT_DEBUG},
+	        {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
+	        /* runc flags that mean nothing for a VM runtime; accepted so that
+	         * engines configured for runc work unchanged. */
+	        {"criu", required_argument, NULL, OPT_IGNORED},
+	        {"rootless", required_argument, NULL, OPT_IGNORED},
+	        {"version", no_argument, NULL, 'v'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
 	};
 	struct husk_globals g = {.root = "/run/husk", .log_format = "text"};
 	cleanup_err hk_err *err = NULL;
@@ -136,7 +143,7 @@ int main(int argc, char **argv)
 			return 0;
 		default:
 			fprintf(stderr, "husk: unknown or incomplete global flag `%s`\n",
-				argv[optind - 1]);
+			        argv[optind - 1]);
 			usage(stderr);
 			return 1;
 		}

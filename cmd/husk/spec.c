@@ -14,10 +14,10 @@
 int husk_cmd_spec(const struct husk_globals *g, int argc, char **argv, hk_err **err)
 {
 	static const struct option opts[] = {
-		{"bundle", required_argument, NULL, 'b'},
-		{"rootless", no_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	        {"bundle", required_argument, NULL, 'b'},
+	        {"rootless", no_argument, NULL, 'r'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
 	};
 	const char *bundle = ".";
 	cleanup_free char *json = NULL, *path = NULL;

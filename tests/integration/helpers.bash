@@ -1,0 +1,85 @@
+# Shared by every bats file: where husk is, how to make a bundle, and
+# `requires` that skips loudly with the reason.
+
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+
+HUSK_SRC="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+HUSK="${HUSK:-$HUSK_SRC/build/husk}"
+FIXTURES="$HUSK_SRC/tests/fixtures"
+
+# The nested-KVM lab helpers (requires_guest) when that part is present.
+if [ -f "$HUSK_SRC/tests/lab/lab.bash" ]; then
+	# shellcheck source=../lab/lab.bash
+	. "$HUSK_SRC/tests/lab/lab.bash"
+fi
+
+# husk with a private state root, so tests never touch /run/husk.
+husk() {
+	"$HUSK" --root "$HUSK_ROOT" "$@"
+}
+
+# requires FEATURE...: skip with the reason when the host lacks it. A skip
+# is printed by bats with its reason; nothing is skipped silently.
+requires() {
+	local f
+	for f in "$@"; do
+		case "$f" in
+		root) [ "$(id -u)" = 0 ] || skip "needs root" ;;
+		kvm) [ -c /dev/kvm ] && [ -w /dev/kvm ] || skip "needs a writable /dev/kvm" ;;
+		runc | crun | jq | busybox) command -v "$f" >/dev/null || skip "needs $f (scripts/install-deps)" ;;
+		guest)
+			declare -F requires_guest >/dev/null || skip "needs the lab helpers (tests/lab)"
+			requires_guest
+			;;
+		*) fail "requires: unknown feature $f" ;;
+		esac
+	done
+}
+
+# A bundle whose rootfs is Debian's static busybox with its applets linked.
+# BUNDLE is fresh for every test; config.json is husk's own default with no
+# terminal so it runs under bats.
+setup_busybox() {
+	BUNDLE="$BATS_TEST_TMPDIR/bundle"
+	mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/proc" "$BUNDLE/rootfs/sys" \
+		"$BUNDLE/rootfs/dev" "$BUNDLE/rootfs/etc" "$BUNDLE/rootfs/tmp"
+	cp /bin/busybox "$BUNDLE/rootfs/bin/busybox"
+	local a
+	for a in $(/bin/busybox --list); do
+		[ "$a" = busybox ] || ln -sf busybox "$BUNDLE/rootfs/bin/$a"
+	done
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$BUNDLE/rootfs/etc/passwd"
+	echo 'root:x:0:' >"$BUNDLE/rootfs/etc/group"
+	"$HUSK" spec --bundle "$BUNDLE"
+	update_config '.process.terminal = false'
+}
+
+# update_config JQ-FILTER: edit the bundle's config.json in place.
+update_config() {
+	local tmp="$BUNDLE/config.json.tmp"
+	jq "$1" "$BUNDLE/config.json" >"$tmp" && mv "$tmp" "$BUNDLE/config.json"
+}
+
+# Snapshots of what a failed command must not leave behind.
+snapshot_host() {
+	cat /proc/self/mountinfo | awk '{print $5}' | sort >"$BATS_TEST_TMPDIR/mounts.before"
+	pgrep -f 'husk-vmm|virtiofsd' | sort >"$BATS_TEST_TMPDIR/procs.before" || true
+}
+
+assert_nothing_leaked() {
+	awk '{print $5}' /proc/self/mountinfo | sort >"$BATS_TEST_TMPDIR/mounts.after"
+	pgrep -f 'husk-vmm|virtiofsd' | sort >"$BATS_TEST_TMPDIR/procs.after" || true
+	run diff "$BATS_TEST_TMPDIR/mounts.before" "$BATS_TEST_TMPDIR/mounts.after"
+	assert_success
+	run diff "$BATS_TEST_TMPDIR/procs.before" "$BATS_TEST_TMPDIR/procs.after"
+	assert_success
+	# The state root holds nothing for a container that failed to create.
+	run find "$HUSK_ROOT" -mindepth 1
+	assert_output ""
+}
+
+common_setup() {
+	HUSK_ROOT="$BATS_TEST_TMPDIR/root"
+	mkdir -p "$HUSK_ROOT"
+}
