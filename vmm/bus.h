@@ -30,12 +30,12 @@ struct vmm_bus {
 	unsigned n;
 };
 
-int vmm_bus_register(struct vmm_bus *bus, uint64_t base, uint64_t len,
-		     const struct vmm_io_ops *ops, void *ctx, hk_err **err);
+int vmm_bus_register(struct vmm_bus *bus, uint64_t base, uint64_t len, const struct vmm_io_ops *ops,
+                     void *ctx, hk_err **err);
 
 /* Returns false when nothing is registered there (reads then see all ones,
  * as on real hardware). */
 bool vmm_bus_access(const struct vmm_bus *bus, uint64_t addr, void *data, uint32_t len,
-		    bool is_write);
+                    bool is_write);
 
 #endif

@@ -14,9 +14,11 @@ struct vmm_loop_entry;
 
 struct vmm_loop {
 	int epfd;
-	int stop_fd; /* eventfd: any thread may stop the loop */
-	volatile int status;
-	bool stopping;
+	int stop_fd;   /* eventfd: any thread may stop the loop */
+	int requested; /* set once, atomically, by the first vmm_loop_stop() */
+	int status;    /* written before stop_fd is signalled */
+	bool stopping; /* loop thread only */
+	struct vmm_loop_entry *entries;
 };
 
 int vmm_loop_init(struct vmm_loop *l, hk_err **err);
@@ -25,7 +27,7 @@ void vmm_loop_fini(struct vmm_loop *l);
 /* Watches fd for events (EPOLLIN…); cb runs on the loop thread. The entry
  * stays until vmm_loop_del(); fd ownership stays with the caller. */
 int vmm_loop_add(struct vmm_loop *l, int fd, uint32_t events, vmm_loop_cb cb, void *ctx,
-		 hk_err **err);
+                 hk_err **err);
 int vmm_loop_mod(struct vmm_loop *l, int fd, uint32_t events, hk_err **err);
 void vmm_loop_del(struct vmm_loop *l, int fd);
 

@@ -1,0 +1,201 @@
+/* husk-vmm: one microVM. Boots a Linux kernel with its initramfs in a KVM
+ * VM, runs the devices on one event loop, and exits with a status that says
+ * how the guest ended:
+ *   0 guest rebooted or powered off   2 guest kernel panic
+ *   1 host-side set-up error          3 triple fault
+ *   4 KVM error                       5 device failure
+ *   128+N stopped by signal N (SIGTERM, SIGINT)
+ * with a one-line reason on stderr (and in --log) for every non-zero one. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cmd/husk-vmm/vmm.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: husk-vmm --kernel PATH [options]\n\n"
+	        "  --kernel PATH        ELF vmlinux (PVH entry) or bzImage\n"
+	        "  --initrd PATH        initramfs\n"
+	        "  --cmdline TEXT       appended to the kernel command line\n"
+	        "  --cpus N             vCPUs (default 1)\n"
+	        "  --memory MIB         guest memory in MiB (default 256)\n"
+	        "  --hugepages          back guest memory with huge pages\n"
+	        "  --console PATH       guest console output (default: stdout; \"none\" drops it)\n"
+	        "  --vsock UDS          virtio-vsock, host side on this Unix socket\n"
+	        "  --cid N              the guest's vsock CID (default 3)\n"
+	        "  --fs TAG=DIR[,ro]    virtio-fs share served by the monitor's own virtiofsd\n"
+	        "  --virtiofsd PATH     virtiofsd to run (default: found on this host)\n"
+	        "  --blk FILE[,ro]      virtio-blk on a raw image\n"
+	        "  --no-rng             no virtio-rng\n"
+	        "  --control PATH       control socket\n"
+	        "  --log FILE           log here instead of stderr; --log-format text|json\n"
+	        "  --debug              log debug lines\n");
+}
+
+enum {
+	O_KERNEL = 256,
+	O_INITRD,
+	O_CMDLINE,
+	O_CPUS,
+	O_MEMORY,
+	O_HUGE,
+	O_CONSOLE,
+	O_VSOCK,
+	O_CID,
+	O_FS,
+	O_VIRTIOFSD,
+	O_BLK,
+	O_NORNG,
+	O_CONTROL,
+	O_LOG,
+	O_LOGFMT,
+	O_DEBUG,
+	O_HELP,
+};
+
+static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **err)
+{
+	static const struct option opts[] = {
+	        {"kernel", required_argument, NULL, O_KERNEL},
+	        {"initrd", required_argument, NULL, O_INITRD},
+	        {"cmdline", required_argument, NULL, O_CMDLINE},
+	        {"cpus", required_argument, NULL, O_CPUS},
+	        {"memory", required_argument, NULL, O_MEMORY},
+	        {"hugepages", no_argument, NULL, O_HUGE},
+	        {"console", required_argument, NULL, O_CONSOLE},
+	        {"vsock", required_argument, NULL, O_VSOCK},
+	        {"cid", required_argument, NULL, O_CID},
+	        {"fs", required_argument, NULL, O_FS},
+	        {"virtiofsd", required_argument, NULL, O_VIRTIOFSD},
+	        {"blk", required_argument, NULL, O_BLK},
+	        {"no-rng", no_argument, NULL, O_NORNG},
+	        {"control", required_argument, NULL, O_CONTROL},
+	        {"log", required_argument, NULL, O_LOG},
+	        {"log-format", required_argument, NULL, O_LOGFMT},
+	        {"debug", no_argument, NULL, O_DEBUG},
+	        {"help", no_argument, NULL, O_HELP},
+	        {0},
+	};
+	uint64_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case O_KERNEL:
+			cfg->kernel = optarg;
+			break;
+		case O_INITRD:
+			cfg->initrd = optarg;
+			break;
+		case O_CMDLINE:
+			cfg->cmdline_extra = optarg;
+			break;
+		case O_CPUS:
+			if (hk_parse_u64(optarg, &v) < 0 || v == 0 || v > 64)
+				return hk_err_set(err, 0, "--cpus %s: want 1 to 64", optarg);
+			cfg->cpus = (unsigned)v;
+			break;
+		case O_MEMORY:
+			if (hk_parse_u64(optarg, &v) < 0 || v < 16 || v > (1u << 20))
+				return hk_err_set(err, 0, "--memory %s: want 16 to 1048576 MiB",
+				                  optarg);
+			cfg->mem_mib = v;
+			break;
+		case O_HUGE:
+			cfg->hugepages = true;
+			break;
+		case O_CONSOLE:
+			cfg->console = optarg;
+			break;
+		case O_VSOCK:
+			cfg->vsock_uds = optarg;
+			break;
+		case O_CID:
+			if (hk_parse_u64(optarg, &v) < 0 || v < 3 || v > UINT32_MAX)
+				return hk_err_set(err, 0, "--cid %s: want 3 to 4294967295", optarg);
+			cfg->cid = v;
+			break;
+		case O_FS:
+			if (cfg->nfs == VMM_MAX_FS)
+				return hk_err_set(err, 0, "at most %d --fs shares", VMM_MAX_FS);
+			if (vmm_parse_share(optarg, &cfg->fs[cfg->nfs++], err) < 0)
+				return -1;
+			break;
+		case O_VIRTIOFSD:
+			cfg->virtiofsd = optarg;
+			break;
+		case O_BLK:
+			if (cfg->nblk == VMM_MAX_BLK)
+				return hk_err_set(err, 0, "at most %d --blk devices", VMM_MAX_BLK);
+			if (vmm_parse_blk(optarg, &cfg->blk[cfg->nblk++], err) < 0)
+				return -1;
+			break;
+		case O_NORNG:
+			cfg->rng = false;
+			break;
+		case O_CONTROL:
+			cfg->control = optarg;
+			break;
+		case O_LOG:
+			cfg->log = optarg;
+			break;
+		case O_LOGFMT:
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+				return hk_err_set(err, 0, "--log-format %s: text or json", optarg);
+			cfg->log_json = strcmp(optarg, "json") == 0;
+			break;
+		case O_DEBUG:
+			cfg->debug = true;
+			break;
+		case O_HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return hk_err_set(err, 0, "bad arguments");
+		}
+	}
+	if (optind != argc)
+		return hk_err_set(err, 0, "unexpected argument `%s`", argv[optind]);
+	if (cfg->kernel == NULL)
+		return hk_err_set(err, 0, "--kernel is required");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct vmm_config cfg = {.cpus = 1, .mem_mib = 256, .cid = 3, .rng = true};
+	cleanup_err hk_err *err = NULL;
+	int status;
+
+	/* Engines leak descriptors into runtimes; the monitor keeps only stdio. */
+	hk_close_fds_from(3, NULL, 0);
+	if (parse_args(argc, argv, &cfg, &err) < 0) {
+		fprintf(stderr, "husk-vmm: %s\n", err->msg);
+		return 1;
+	}
+	if (hk_log_open(cfg.log, cfg.log_json ? HK_LOG_JSON : HK_LOG_TEXT,
+	                cfg.debug ? HK_LOG_DEBUG : HK_LOG_INFO, &err) < 0) {
+		fprintf(stderr, "husk-vmm: %s\n", err->msg);
+		return 1;
+	}
+	status = vmm_run(&cfg, &err);
+	if (status < 0) {
+		hk_error("%s", err->msg);
+		if (hk_log_to_file())
+			fprintf(stderr, "husk-vmm: %s\n", err->msg);
+		return 1;
+	}
+	return status;
+}

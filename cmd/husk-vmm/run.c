@@ -1,0 +1,143 @@
+/* Putting one VM together: KVM, guest memory, legacy devices, virtio
+ * devices, the kernel; then the vCPUs and the event loop until the guest
+ * ends or a signal says stop; then everything is taken down again. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cmd/husk-vmm/vmm.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
+#include "vmm/loop.h"
+#include "vmm/vm.h"
+#include "vmm/x86/boot.h"
+
+/* The base command line: a serial console, a clean way out (reboot=k, and
+ * panic=-1 so a panic reboots at once after naming itself), and no probing
+ * for hardware a microVM does not have. */
+#define BASE_CMDLINE                                                                               \
+	"console=ttyS0 reboot=k panic=-1 pci=off nomodules 8250.nr_uarts=1 i8042.noaux "           \
+	"i8042.nomux i8042.nopnp i8042.dumbkbd cryptomgr.notests rcupdate.rcu_expedited=1 quiet"
+
+struct vmm_ctx {
+	struct vmm_loop loop;
+	struct vmm_vm vm;
+	int sig_fd;
+	int stop_signal;
+};
+
+static void on_signal(void *arg, uint32_t events)
+{
+	struct vmm_ctx *x = arg;
+	struct signalfd_siginfo si;
+
+	if (read(x->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	x->stop_signal = (int)si.ssi_signo;
+	vmm_vm_exit(&x->vm, VMM_EXIT_SIGNAL, "stopped by signal %d", x->stop_signal);
+}
+
+static int open_console(const char *path, hk_err **err)
+{
+	if (path == NULL || strcmp(path, "-") == 0)
+		return dup(STDOUT_FILENO);
+	if (strcmp(path, "none") == 0)
+		return -1;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return hk_err_set(err, errno, "open console `%s`", path), -2;
+	return fd;
+}
+
+static int exit_status(const struct vmm_ctx *x)
+{
+	switch (x->vm.exit_kind) {
+	case VMM_EXIT_RESET:
+	case VMM_EXIT_NONE:
+		return 0;
+	case VMM_EXIT_PANIC:
+		return 2;
+	case VMM_EXIT_TRIPLE:
+		return 3;
+	case VMM_EXIT_KVM_ERROR:
+		return 4;
+	case VMM_EXIT_DEVICE:
+		return 5;
+	case VMM_EXIT_SIGNAL:
+		return 128 + x->stop_signal;
+	}
+	return 1;
+}
+
+int vmm_run(const struct vmm_config *cfg, hk_err **err)
+{
+	struct vmm_ctx x = {.sig_fd = -1};
+	struct vmm_boot boot;
+	cleanup_free char *cmdline = NULL;
+	int console = -1, status = -1;
+	sigset_t sigs;
+
+	if (vmm_loop_init(&x.loop, err) < 0)
+		return -1;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	x.sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (x.sig_fd < 0) {
+		hk_err_set(err, errno, "signalfd");
+		goto out_loop;
+	}
+	if (vmm_loop_add(&x.loop, x.sig_fd, EPOLLIN, on_signal, &x, err) < 0)
+		goto out_loop;
+	console = open_console(cfg->console, err);
+	if (console == -2)
+		goto out_loop;
+	if (vmm_vm_create(&x.vm, cfg->cpus, cfg->mem_mib << 20, cfg->hugepages, &x.loop, console,
+	                  err) < 0)
+		goto out_vm;
+	if (vmm_legacy_register(&x.vm, err) < 0)
+		goto out_vm;
+	if (asprintf(&cmdline, "%s%s%s", BASE_CMDLINE, cfg->cmdline_extra ? " " : "",
+	             cfg->cmdline_extra ? cfg->cmdline_extra : "") < 0) {
+		hk_err_set(err, ENOMEM, "command line");
+		goto out_vm;
+	}
+	if (vmm_vcpus_create(&x.vm, err) < 0)
+		goto out_vm;
+	if (vmm_boot_load(&x.vm, cfg->kernel, cfg->initrd, cmdline, &boot, err) < 0)
+		goto out_vm;
+	for (unsigned i = 0; i < x.vm.nvcpus; i++)
+		if (vmm_boot_setup_vcpu(&x.vm.vcpus[i], &boot, err) < 0)
+			goto out_vm;
+	hk_debug("kernel command line: %s", cmdline);
+	if (vmm_vcpus_start(&x.vm, err) < 0)
+		goto out_stop;
+	if (vmm_loop_run(&x.loop, err) < 0)
+		goto out_stop;
+	status = exit_status(&x);
+	if (status != 0) {
+		hk_error("%s", x.vm.exit_reason);
+		if (hk_log_to_file())
+			fprintf(stderr, "husk-vmm: %s\n", x.vm.exit_reason);
+	} else
+		hk_debug("%s", x.vm.exit_reason);
+out_stop:
+	vmm_vcpus_stop(&x.vm);
+out_vm:
+	vmm_vm_destroy(&x.vm);
+	if (console >= 0)
+		close(console);
+out_loop:
+	if (x.sig_fd >= 0)
+		close(x.sig_fd);
+	vmm_loop_fini(&x.loop);
+	return status;
+}

@@ -1,0 +1,51 @@
+/* husk-vmm's configuration and its one entry point. */
+#ifndef HUSK_VMM_H
+#define HUSK_VMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/error.h"
+
+#define VMM_MAX_FS  8
+#define VMM_MAX_BLK 8
+
+struct vmm_share {
+	char tag[37]; /* virtio-fs tags are at most 36 bytes */
+	const char *dir;
+	bool readonly;
+};
+
+struct vmm_blk_cfg {
+	const char *path;
+	bool readonly;
+};
+
+struct vmm_config {
+	const char *kernel, *initrd, *cmdline_extra;
+	unsigned cpus;
+	uint64_t mem_mib;
+	bool hugepages;
+	const char *console;
+	const char *vsock_uds;
+	uint64_t cid;
+	struct vmm_share fs[VMM_MAX_FS];
+	unsigned nfs;
+	const char *virtiofsd;
+	struct vmm_blk_cfg blk[VMM_MAX_BLK];
+	unsigned nblk;
+	bool rng;
+	const char *control;
+	const char *log;
+	bool log_json, debug;
+};
+
+/* "TAG=DIR[,ro]" and "FILE[,ro]". The strings stay owned by argv. */
+int vmm_parse_share(char *arg, struct vmm_share *s, hk_err **err);
+int vmm_parse_blk(char *arg, struct vmm_blk_cfg *b, hk_err **err);
+
+/* Boots and runs the VM until it ends; returns the exit status (see
+ * main.c), or -1 with err set when the VM could not be set up. */
+int vmm_run(const struct vmm_config *cfg, hk_err **err);
+
+#endif
