@@ -3,10 +3,10 @@
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/liboci.a $(B)/libhk.a
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(HK_CFLAGS) -o $@ $< $(B)/liboci.a $(B)/libhk.a $(LDLIBS_YAJL)
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $< $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a $(LDLIBS_YAJL) -lpthread
 
 # Each binary prints TAP; a failing one fails the target. Fixtures are found
 # relative to the checkout.

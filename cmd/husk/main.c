@@ -38,6 +38,10 @@ static const struct husk_cmd commands[] = {
          husk_cmd_pending},
         {"spec", "write a default config.json", "[--bundle DIR]", husk_cmd_spec},
         {"features", "print the runtime-spec features document", "", husk_cmd_features},
+        {"vm", "run a bare microVM in the foreground",
+         "run --kernel PATH [--initrd PATH] "
+         "[--cpus N] [--memory MIB] [… husk-vmm --help]",
+         husk_cmd_vm},
 };
 
 static const struct husk_cmd *find_cmd(const char *name)
