@@ -102,11 +102,11 @@ int vmm_boot_setup_vcpu(struct vmm_vcpu *c, const struct vmm_boot *b, hk_err **e
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = {.rflags = 0x2};
 	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
-	struct {
+	/* struct kvm_msrs ends in a flexible array: give it room for one. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[1];
-	} msrs = {.hdr.nmsrs = 1,
-	          .e[0] = {.index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING}};
+		uint8_t room[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} msrs = {.hdr.nmsrs = 1};
 	uint64_t gdt[5] = {
 	        0,
 	        0,
@@ -115,6 +115,8 @@ int vmm_boot_setup_vcpu(struct vmm_vcpu *c, const struct vmm_boot *b, hk_err **e
 	        gdt_entry(GDT_TSS, 0, 0xfffff),
 	};
 
+	msrs.hdr.entries[0] = (struct kvm_msr_entry){.index = MSR_IA32_MISC_ENABLE,
+	                                             .data = MISC_ENABLE_FAST_STRING};
 	if (set_lint(c, err) < 0)
 		return -1;
 	if (ioctl(c->fd, KVM_SET_FPU, &fpu) < 0)
