@@ -15,6 +15,14 @@ unit: $(UNIT_BIN)
 	  echo "# $$t"; HUSK_SRC=$(CURDIR) $$t || fail=1; \
 	done; exit $$fail
 
+# Test tools: small programs the bats tests drive.
+TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
+$(B)/tests/tools/%: tests/tools/%.c $(B)/libhk.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $< $(B)/libhk.a -lpthread
+all: $(TOOLS)
+
 integration: all
 	bats --print-output-on-failure tests/integration
 

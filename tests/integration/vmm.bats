@@ -1,0 +1,123 @@
+#!/usr/bin/env bats
+# husk-vmm on the host's own KVM with tiny synthetic guests (tests/tools/
+# mkguest): exit statuses, console, boot timer, signals, bad input, and that
+# nothing is left behind. Booting Linux is tested in the lab (tests/lab).
+
+load helpers
+
+VMM="$HUSK_SRC/build/husk-vmm"
+MKGUEST="$HUSK_SRC/build/tests/tools/mkguest"
+
+setup() {
+	common_setup
+	requires kvm
+	G="$BATS_TEST_TMPDIR"
+	snapshot_host
+}
+
+guest() {
+	"$MKGUEST" "$1" "$G/$1.elf"
+}
+
+# wait_for COND-COMMAND SECONDS: polls a condition with a deadline.
+wait_for() {
+	local deadline=$((SECONDS + $2))
+	until eval "$1"; do
+		[ $SECONDS -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+@test "a guest that resets exits 0 and logs the boot timer" {
+	guest ok
+	run "$VMM" --kernel "$G/ok.elf"
+	assert_success
+	assert_output --regexp 'boot-time-us=[0-9]+'
+	assert_nothing_leaked
+}
+
+@test "the console goes to stdout or to a file" {
+	guest hello
+	run "$VMM" --kernel "$G/hello.elf"
+	assert_success
+	assert_output --partial "hello from the guest"
+	run "$VMM" --kernel "$G/hello.elf" --console "$G/console.log"
+	assert_success
+	refute_output --partial "hello from the guest"
+	run cat "$G/console.log"
+	assert_output "hello from the guest"
+}
+
+@test "a guest kernel panic exits 2 and names the panic" {
+	guest panic
+	run "$VMM" --kernel "$G/panic.elf" --console none
+	assert_failure 2
+	assert_output --partial "guest kernel panic: synthetic test panic"
+	assert_nothing_leaked
+}
+
+@test "SIGTERM stops a running guest: exit 143, no thread or process left" {
+	guest spin
+	"$VMM" --kernel "$G/spin.elf" --cpus 2 --log "$G/log" &
+	local pid=$!
+	# Running means its vCPU threads exist.
+	wait_for "[ \$(ls /proc/$pid/task 2>/dev/null | wc -l) -ge 3 ]" 10
+	kill -TERM "$pid"
+	local st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
+	run grep -c 'stopped by signal 15' "$G/log"
+	assert_output 1
+	run kill -0 "$pid"
+	assert_failure
+	assert_nothing_leaked
+}
+
+@test "descriptors inherited from the caller are closed" {
+	guest spin
+	exec 7>"$G/leak"
+	"$VMM" --kernel "$G/spin.elf" &
+	local pid=$!
+	exec 7>&-
+	wait_for "[ -d /proc/$pid/task ] && [ \$(ls /proc/$pid/task | wc -l) -ge 2 ]" 10
+	run ls -l /proc/$pid/fd
+	refute_output --partial "$G/leak"
+	kill -TERM "$pid"
+	wait "$pid" || true
+}
+
+@test "several vCPUs and memory above the 32-bit hole" {
+	guest ok
+	run "$VMM" --kernel "$G/ok.elf" --cpus 4 --memory 4096
+	assert_success
+}
+
+@test "bad arguments and bad kernels fail with status 1 and a reason" {
+	run "$VMM"
+	assert_failure 1
+	assert_output --partial "--kernel is required"
+	run "$VMM" --kernel /nonexistent
+	assert_failure 1
+	assert_output --partial 'open `/nonexistent`: No such file or directory'
+	run "$VMM" --kernel /bin/true
+	assert_failure 1
+	assert_output --partial "no PVH entry note"
+	head -c 5000 /dev/urandom >"$G/junk"
+	run "$VMM" --kernel "$G/junk"
+	assert_failure 1
+	assert_output --partial "neither an ELF vmlinux nor a bzImage"
+	run "$VMM" --kernel /bin/true --cpus 0
+	assert_failure 1
+	assert_output --partial "--cpus 0: want 1 to 64"
+	run "$VMM" --kernel /bin/true --memory 8
+	assert_failure 1
+	assert_output --partial "--memory 8"
+	assert_nothing_leaked
+}
+
+@test "husk vm run starts the monitor in the foreground" {
+	guest hello
+	run "$HUSK" vm run --kernel "$G/hello.elf"
+	assert_success
+	assert_output --partial "hello from the guest"
+}
