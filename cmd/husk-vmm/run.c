@@ -103,6 +103,7 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 	if (vmm_vm_create(&x.vm, cfg->cpus, cfg->mem_mib << 20, cfg->hugepages, &x.loop, console,
 	                  err) < 0)
 		goto out_vm;
+	x.vm.start_us = cfg->t0_us;
 	if (vmm_legacy_register(&x.vm, err) < 0)
 		goto out_vm;
 	if (asprintf(&cmdline, "%s%s%s", BASE_CMDLINE, cfg->cmdline_extra ? " " : "",

@@ -36,6 +36,7 @@ struct vmm_config {
 	unsigned nblk;
 	bool rng;
 	const char *control;
+	uint64_t t0_us; /* CLOCK_MONOTONIC when the caller exec'd us (benchmarks) */
 	const char *log;
 	bool log_json, debug;
 };
