@@ -30,6 +30,7 @@ struct husk_cmd {
 
 int husk_cmd_spec(const struct husk_globals *g, int argc, char **argv, hk_err **err);
 int husk_cmd_features(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_check(const struct husk_globals *g, int argc, char **argv, hk_err **err);
 int husk_cmd_vm(const struct husk_globals *g, int argc, char **argv, hk_err **err);
 int husk_cmd_pending(const struct husk_globals *g, int argc, char **argv, hk_err **err);
 

@@ -38,6 +38,8 @@ static const struct husk_cmd commands[] = {
          husk_cmd_pending},
         {"spec", "write a default config.json", "[--bundle DIR]", husk_cmd_spec},
         {"features", "print the runtime-spec features document", "", husk_cmd_features},
+        {"check", "report what this host offers husk (KVM kind, virtiofsd, tun, SELinux)", "",
+         husk_cmd_check},
         {"vm", "run a bare microVM in the foreground",
          "run --kernel PATH [--initrd PATH] "
          "[--cpus N] [--memory MIB] [… husk-vmm --help]",

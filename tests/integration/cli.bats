@@ -107,3 +107,16 @@ setup() {
 		assert_output --partial "create: not yet supported"
 	done
 }
+
+@test "check names the KVM kind of this host" {
+	run "$HUSK" check
+	if [ -d /sys/module/kvm_pvm ] && [ -w /dev/kvm ]; then
+		assert_failure 1
+		assert_line --regexp '^kvm +pvm +PVM: boots only PVM-enabled guest kernels'
+	elif [ -w /dev/kvm ]; then
+		assert_line --regexp '^kvm +hardware-(vmx|svm)'
+	else
+		assert_line --regexp '^kvm +none'
+	fi
+	assert_line --regexp '^virtiofsd '
+}
