@@ -120,3 +120,12 @@ setup() {
 	fi
 	assert_line --regexp '^virtiofsd '
 }
+
+@test "make install honours DESTDIR and PREFIX" {
+	run make -C "$HUSK_SRC" install DESTDIR="$BATS_TEST_TMPDIR/dest" PREFIX=/opt/husk
+	assert_success
+	run "$BATS_TEST_TMPDIR/dest/opt/husk/bin/husk" --version
+	assert_success
+	assert_line --index 0 --partial "husk version"
+	[ -x "$BATS_TEST_TMPDIR/dest/opt/husk/bin/husk-vmm" ]
+}
