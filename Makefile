@@ -62,7 +62,7 @@ $(B)/husk: $(HUSK_OBJ) $(B)/liboci.a $(B)/libhk.a
 
 $(B)/husk-vmm: $(VMMD_OBJ) $(B)/libvmm.a $(B)/libhk.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ -lpthread
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) -lpthread
 
 all: $(B)/husk $(B)/husk-vmm
 

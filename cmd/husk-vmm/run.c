@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "cmd/husk-vmm/control.h"
 #include "cmd/husk-vmm/vmm.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
@@ -30,6 +31,7 @@ struct vmm_ctx {
 	struct vmm_vm vm;
 	int sig_fd;
 	int stop_signal;
+	struct vmm_control control;
 };
 
 static void on_signal(void *arg, uint32_t events)
@@ -70,14 +72,15 @@ static int exit_status(const struct vmm_ctx *x)
 	case VMM_EXIT_DEVICE:
 		return 5;
 	case VMM_EXIT_SIGNAL:
-		return 128 + x->stop_signal;
+		/* A stop through the control socket is as clean as SIGTERM. */
+		return 128 + (x->stop_signal ? x->stop_signal : SIGTERM);
 	}
 	return 1;
 }
 
 int vmm_run(const struct vmm_config *cfg, hk_err **err)
 {
-	struct vmm_ctx x = {.sig_fd = -1};
+	struct vmm_ctx x = {.sig_fd = -1, .control.fd = -1};
 	struct vmm_boot boot;
 	cleanup_free char *cmdline = NULL;
 	int console = -1, status = -1;
@@ -119,6 +122,8 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 		if (vmm_boot_setup_vcpu(&x.vm.vcpus[i], &boot, err) < 0)
 			goto out_vm;
 	hk_debug("kernel command line: %s", cmdline);
+	if (cfg->control && vmm_control_open(&x.control, &x.vm, cfg->control, err) < 0)
+		goto out_vm;
 	if (vmm_vcpus_start(&x.vm, err) < 0)
 		goto out_stop;
 	if (vmm_loop_run(&x.loop, err) < 0)
@@ -132,6 +137,7 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 		hk_debug("%s", x.vm.exit_reason);
 out_stop:
 	vmm_vcpus_stop(&x.vm);
+	vmm_control_close(&x.control);
 out_vm:
 	vmm_vm_destroy(&x.vm);
 	if (console >= 0)

@@ -121,3 +121,20 @@ wait_for() {
 	assert_success
 	assert_output --partial "hello from the guest"
 }
+
+@test "the control socket reports status and stops the VM; the socket is removed" {
+	guest spin
+	"$VMM" --kernel "$G/spin.elf" --cpus 2 --control "$G/ctl.sock" --log "$G/log" &
+	local pid=$!
+	wait_for "[ -S '$G/ctl.sock' ]" 10
+	run sh -c "printf '{\"cmd\":\"status\"}\n{\"cmd\":\"nope\"}\n' | socat -t 2 - UNIX-CONNECT:$G/ctl.sock"
+	assert_line --index 0 --regexp '^\{"ok":true,"boot_time_us":[0-9]+,"first_run_us":[0-9]+,"vcpus":\[[0-9]+,[0-9]+\]\}$'
+	assert_line --index 1 '{"ok":false,"error":"unknown command"}'
+	run sh -c "printf '{\"cmd\":\"stop\"}\n' | socat -t 2 - UNIX-CONNECT:$G/ctl.sock"
+	assert_output '{"ok":true}'
+	local st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
+	[ ! -e "$G/ctl.sock" ]
+	assert_nothing_leaked
+}
