@@ -1,0 +1,30 @@
+# The guest: husk-agent (static), its initramfs, and the kernel (cached by
+# its inputs outside the checkout; see guest-agent/image/build-kernel).
+
+GUEST := $(B)/guest
+AGENT_SRC := $(wildcard guest-agent/*.c)
+
+$(GUEST)/husk-agent: $(AGENT_SRC) guest-agent/agent.h guest-agent/guest.mk
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@ (static)")
+	$(Q)$(CC) $(HK_CFLAGS) -static -s -o $@ $(AGENT_SRC)
+
+$(GUEST)/mkcpio: guest-agent/image/mkcpio.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $<
+
+$(GUEST)/initramfs.cpio: $(GUEST)/husk-agent $(GUEST)/mkcpio guest-agent/image/initramfs.list
+	$(Q)sed 's|@AGENT@|$(GUEST)/husk-agent|' guest-agent/image/initramfs.list >$(GUEST)/initramfs.list
+	@$(if $(Q),echo "  CPIO    $@")
+	$(Q)$(GUEST)/mkcpio $(GUEST)/initramfs.list $@
+
+all: $(GUEST)/husk-agent $(GUEST)/initramfs.cpio
+
+# The kernel takes minutes the first time and seconds after; not part of `all`.
+guest-kernel:
+	@guest-agent/image/build-kernel $(GUEST)
+
+guest: guest-kernel $(GUEST)/initramfs.cpio
+
+lab-check: all guest
+	bats --print-output-on-failure tests/lab

@@ -1,0 +1,59 @@
+/* Self-tests the guest runs on itself when the kernel command line names
+ * one (husk.selftest=NAME): the lab's proof that the image works, and later
+ * the device checks from inside the guest. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "guest-agent/agent.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+static int basic(char *why, size_t len)
+{
+	struct statfs st;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int cg = statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
+
+	agent_say("husk-selftest cpus=%ld cgroup2=%s", cpus, cg ? "yes" : "no");
+	if (!cg) {
+		snprintf(why, len, "cgroup2 is not mounted on /sys/fs/cgroup");
+		return -1;
+	}
+	return 0;
+}
+
+static int fail(char *why, size_t len)
+{
+	snprintf(why, len, "failing on purpose");
+	return -1;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(char *why, size_t len);
+} tests[] = {
+        {"basic", basic},
+        {"fail", fail},
+};
+
+int agent_selftest(const char *name)
+{
+	char why[256] = "";
+
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		if (strcmp(tests[i].name, name) != 0)
+			continue;
+		if (tests[i].run(why, sizeof(why)) == 0) {
+			agent_say("husk-selftest: PASS %s", name);
+			return 0;
+		}
+		agent_say("husk-selftest: FAIL %s: %s", name, why);
+		return 1;
+	}
+	agent_say("husk-selftest: FAIL %s: no such self-test", name);
+	return 1;
+}
