@@ -19,7 +19,7 @@ HK_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing \
            -fstack-protector-strong -DHUSK_VERSION=\"$(HUSK_VERSION)\" -I. $(CFLAGS)
 LDLIBS_YAJL := -lyajl
 
-.PHONY: all demo check install clean asan fuzz bench deps unit integration guest lab-check format format-check
+.PHONY: all demo check install clean asan fuzz bench deps unit integration guest guest-kernel lab-check format format-check
 all:
 
 deps:

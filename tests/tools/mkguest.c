@@ -58,7 +58,8 @@ int main(int argc, char **argv)
 		n = emit_out_str(code, "hello from the guest\n");
 		n += emit_reset(code + n);
 	} else if (strcmp(argv[1], "panic") == 0) {
-		n = emit_out_str(code, "[    1.0] Kernel panic - not syncing: synthetic test panic\n");
+		n = emit_out_str(code,
+		                 "[    1.0] Kernel panic - not syncing: synthetic test panic\n");
 		n += emit_reset(code + n);
 	} else if (strcmp(argv[1], "spin") == 0) {
 		code[n++] = 0xeb; /* jmp $ */
@@ -82,9 +83,14 @@ int main(int argc, char **argv)
 	eh->e_ehsize = sizeof(*eh);
 	eh->e_phentsize = sizeof(*ph);
 	eh->e_phnum = 2;
-	ph[0] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x400,
-			     .p_vaddr = LOAD, .p_paddr = LOAD, .p_filesz = n, .p_memsz = n,
-			     .p_align = 0x1000};
+	ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+	                     .p_flags = PF_R | PF_X,
+	                     .p_offset = 0x400,
+	                     .p_vaddr = LOAD,
+	                     .p_paddr = LOAD,
+	                     .p_filesz = n,
+	                     .p_memsz = n,
+	                     .p_align = 0x1000};
 	ph[1] = (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = 0x200, .p_filesz = 20, .p_align = 4};
 	/* The Xen PVH entry note: namesz 4 "Xen", descsz 4, type 18. */
 	uint32_t note[5] = {4, 4, 18, 0, LOAD};
