@@ -70,7 +70,7 @@ include mk/tests.mk
 -include guest-agent/guest.mk
 
 # ---- verbs ------------------------------------------------------------------
-demo: deps all
+demo: deps all guest
 	@scripts/demo
 
 check: deps all format-check
