@@ -16,8 +16,19 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "vmm/loop.h"
+#include "vmm/virtio/rng.h"
+#include "vmm/virtio/virtio.h"
 #include "vmm/vm.h"
 #include "vmm/x86/boot.h"
+
+#include <sys/eventfd.h>
+
+/* Interrupt lines for virtio devices: the ISA lines the machine leaves free
+ * (0 timer, 1 keyboard, 2 cascade, 4 serial, 8 RTC are taken or reserved). */
+static const unsigned virtio_irqs[] = {5, 6, 7, 9, 10, 11, 12, 13, 14, 15};
+#define MAX_VIRTIO    (sizeof(virtio_irqs) / sizeof(virtio_irqs[0]))
+/* One page per device keeps each register file on its own page. */
+#define VIRTIO_STRIDE 0x1000
 
 /* The base command line: a serial console, a clean way out (reboot=k, and
  * panic=-1 so a panic reboots at once after naming itself), and no probing
@@ -32,7 +43,53 @@ struct vmm_ctx {
 	int sig_fd;
 	int stop_signal;
 	struct vmm_control control;
+	struct virtio_dev virtio[MAX_VIRTIO];
+	int irq_fd[MAX_VIRTIO];
+	unsigned nvirtio;
+	char devices_cmdline[1024];
 };
+
+/* Wires one virtio device: MMIO registers on the bus, an irqfd for its
+ * interrupt line, ioeventfds so queue kicks never exit to userspace, and
+ * its declaration on the kernel command line. */
+static int add_virtio(struct vmm_ctx *x, const struct virtio_dev_ops *ops, void *priv, hk_err **err)
+{
+	unsigned n = x->nvirtio;
+	struct virtio_dev *d = &x->virtio[n];
+	uint64_t base = VIRTIO_MMIO_BASE + n * VIRTIO_STRIDE;
+	char frag[96];
+
+	if (n == MAX_VIRTIO)
+		return hk_err_set(err, ENOSPC, "more than %zu virtio devices", MAX_VIRTIO);
+	x->irq_fd[n] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (x->irq_fd[n] < 0)
+		return hk_err_set(err, errno, "virtio-%s: eventfd", ops->name);
+	x->nvirtio++;
+	if (vmm_irqfd(&x->vm, x->irq_fd[n], virtio_irqs[n], err) < 0 ||
+	    virtio_dev_init(d, ops, priv, &x->vm.mem, &x->loop, base, virtio_irqs[n], x->irq_fd[n],
+	                    err) < 0 ||
+	    vmm_bus_register(&x->vm.mmio, base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, d, err) < 0)
+		return hk_err_wrap(err, "virtio-%s", ops->name);
+	for (unsigned q = 0; q < ops->num_queues; q++)
+		if (vmm_ioeventfd(&x->vm, d->kick_fd[q], base + 0x50, 4, q, err) < 0)
+			return hk_err_wrap(err, "virtio-%s", ops->name);
+	if (virtio_cmdline(d, frag, sizeof(frag)) < 0 ||
+	    strlen(x->devices_cmdline) + strlen(frag) + 2 > sizeof(x->devices_cmdline))
+		return hk_err_set(err, E2BIG, "virtio-%s: command line full", ops->name);
+	strcat(x->devices_cmdline, " ");
+	strcat(x->devices_cmdline, frag);
+	hk_debug("virtio-%s at %#llx irq %u", ops->name, (unsigned long long)base, virtio_irqs[n]);
+	return 0;
+}
+
+static void remove_virtio(struct vmm_ctx *x)
+{
+	for (unsigned i = 0; i < x->nvirtio; i++) {
+		virtio_dev_fini(&x->virtio[i]);
+		close(x->irq_fd[i]);
+	}
+	x->nvirtio = 0;
+}
 
 static void on_signal(void *arg, uint32_t events)
 {
@@ -109,7 +166,10 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 	x.vm.start_us = cfg->t0_us;
 	if (vmm_legacy_register(&x.vm, err) < 0)
 		goto out_vm;
-	if (asprintf(&cmdline, "%s%s%s", BASE_CMDLINE, cfg->cmdline_extra ? " " : "",
+	if (cfg->rng && add_virtio(&x, &virtio_rng_ops, NULL, err) < 0)
+		goto out_vm;
+	if (asprintf(&cmdline, "%s%s%s%s", BASE_CMDLINE, x.devices_cmdline,
+	             cfg->cmdline_extra ? " " : "",
 	             cfg->cmdline_extra ? cfg->cmdline_extra : "") < 0) {
 		hk_err_set(err, ENOMEM, "command line");
 		goto out_vm;
@@ -139,6 +199,7 @@ out_stop:
 	vmm_vcpus_stop(&x.vm);
 	vmm_control_close(&x.control);
 out_vm:
+	remove_virtio(&x);
 	vmm_vm_destroy(&x.vm);
 	if (console >= 0)
 		close(console);
