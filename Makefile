@@ -33,7 +33,7 @@ HUSK_SRC := $(wildcard cmd/husk/*.c)
 # build when it is wired in.
 VMM_SRC := vmm/bus.c vmm/loop.c vmm/mem.c vmm/vm.c vmm/vcpu.c vmm/legacy.c \
            $(wildcard vmm/x86/*.c) \
-           vmm/virtio/mmio.c vmm/virtio/queue.c vmm/virtio/rng.c
+           vmm/virtio/mmio.c vmm/virtio/queue.c vmm/virtio/rng.c vmm/virtio/blk.c
 VMMD_SRC := $(wildcard cmd/husk-vmm/*.c)
 
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)

@@ -16,6 +16,7 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "vmm/loop.h"
+#include "vmm/virtio/blk.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/virtio.h"
 #include "vmm/vm.h"
@@ -47,6 +48,8 @@ struct vmm_ctx {
 	int irq_fd[MAX_VIRTIO];
 	unsigned nvirtio;
 	char devices_cmdline[1024];
+	struct virtio_blk blk[VMM_MAX_BLK];
+	unsigned nblk;
 };
 
 /* Wires one virtio device: MMIO registers on the bus, an irqfd for its
@@ -89,6 +92,9 @@ static void remove_virtio(struct vmm_ctx *x)
 		close(x->irq_fd[i]);
 	}
 	x->nvirtio = 0;
+	for (unsigned i = 0; i < x->nblk; i++)
+		virtio_blk_close(&x->blk[i]);
+	x->nblk = 0;
 }
 
 static void on_signal(void *arg, uint32_t events)
@@ -168,6 +174,15 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 		goto out_vm;
 	if (cfg->rng && add_virtio(&x, &virtio_rng_ops, NULL, err) < 0)
 		goto out_vm;
+	for (unsigned i = 0; i < cfg->nblk; i++) {
+		const struct vmm_blk_cfg *b = &cfg->blk[i];
+		if (virtio_blk_open(&x.blk[i], b->path, b->readonly, err) < 0)
+			goto out_vm;
+		x.nblk++;
+		if (add_virtio(&x, b->readonly ? &virtio_blk_ro_ops : &virtio_blk_ops, &x.blk[i],
+		               err) < 0)
+			goto out_vm;
+	}
 	if (asprintf(&cmdline, "%s%s%s%s", BASE_CMDLINE, x.devices_cmdline,
 	             cfg->cmdline_extra ? " " : "",
 	             cfg->cmdline_extra ? cfg->cmdline_extra : "") < 0) {
