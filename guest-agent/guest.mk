@@ -4,7 +4,7 @@
 GUEST := $(B)/guest
 AGENT_SRC := $(wildcard guest-agent/*.c)
 
-$(GUEST)/husk-agent: $(AGENT_SRC) guest-agent/agent.h guest-agent/guest.mk
+$(GUEST)/husk-agent: $(AGENT_SRC) $(wildcard guest-agent/*.h) guest-agent/guest.mk
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@ (static)")
 	$(Q)$(CC) $(HK_CFLAGS) -static -s -o $@ $(AGENT_SRC)

@@ -2,11 +2,13 @@
  * one (husk.selftest=NAME): the lab's proof that the image works, and later
  * the device checks from inside the guest. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include "guest-agent/agent.h"
+#include "guest-agent/selftest.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -38,9 +40,11 @@ static const struct {
 } tests[] = {
         {"basic", basic},
         {"fail", fail},
+        {"rng", selftest_rng},
+        {"blk", selftest_blk},
 };
 
-int agent_selftest(const char *name)
+static int run_one(const char *name)
 {
 	char why[256] = "";
 
@@ -56,4 +60,17 @@ int agent_selftest(const char *name)
 	}
 	agent_say("husk-selftest: FAIL %s: no such self-test", name);
 	return 1;
+}
+
+/* name may be a comma-separated list: every test runs, the result is
+ * whether all passed. */
+int agent_selftest(const char *names)
+{
+	char list[256];
+	int rc = 0;
+
+	snprintf(list, sizeof(list), "%s", names);
+	for (char *save = NULL, *n = strtok_r(list, ",", &save); n; n = strtok_r(NULL, ",", &save))
+		rc |= run_one(n);
+	return rc;
 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bats
+# husk-vmm's virtio devices checked from inside a booted guest (the agent's
+# self-tests), in the lab when this host cannot boot guests itself.
+
+load ../integration/helpers
+
+KERNEL="$HUSK_SRC/build/guest/vmlinux"
+INITRD="$HUSK_SRC/build/guest/initramfs.cpio"
+VMM="$HUSK_SRC/build/husk-vmm"
+
+setup() {
+	requires guest
+	[ -e "$KERNEL" ] || fail "no guest kernel: run make guest"
+	LAB_TIMEOUT=240
+}
+
+@test "virtio-rng: the guest reads entropy from /dev/hwrng" {
+	run in_guest_host "$VMM" --kernel "$KERNEL" --initrd "$INITRD" --cmdline husk.selftest=rng
+	assert_success
+	assert_line "husk-selftest: PASS rng"
+}
+
+@test "virtio-blk: the guest reads a pattern, writes through, and a read-only disk refuses writes" {
+	local img="$BATS_TEST_TMPDIR/disk.img" ro="$BATS_TEST_TMPDIR/ro.img"
+	"$HUSK_SRC/build/tests/tools/pattern" "$img" $((4 << 20))
+	"$HUSK_SRC/build/tests/tools/pattern" "$ro" $((1 << 20))
+	local sum_ro
+	sum_ro=$(sha256sum <"$ro")
+	run in_guest_host "$VMM" --kernel "$KERNEL" --initrd "$INITRD" \
+		--blk "$img" --blk "$ro,ro" --cmdline husk.selftest=blk
+	assert_success
+	assert_line "husk-selftest blk vda bytes=4194304 pattern=ok"
+	assert_line "husk-selftest blk vdb read-only=yes"
+	assert_line "husk-selftest: PASS blk"
+	run dd if="$img" bs=1 skip=$((2 << 20)) count=20 status=none
+	assert_output "written by the guest"
+	assert_equal "$(sha256sum <"$ro")" "$sum_ro"
+}
