@@ -76,16 +76,25 @@ int selftest_blk(char *why, size_t len)
 	free(buf);
 	agent_say("husk-selftest blk vda bytes=%llu pattern=ok", size);
 
+	/* The kernel may let a read-only disk open for writing; the disk must
+	 * say it is read-only and refuse the write itself. */
+	int ro = 0;
 	fd = open("/dev/vdb", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
+	if (fd < 0)
+		fd = open("/dev/vdb", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, BLKROGET, &ro) < 0 || !ro) {
+		snprintf(why, len, "/dev/vdb is not read-only (%s)",
+		         fd < 0 ? strerror(errno) : "BLKROGET");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (pwrite(fd, "x", 1, 0) == 1) {
 		close(fd);
-		snprintf(why, len, "read-only /dev/vdb opened for writing");
+		snprintf(why, len, "a write to read-only /dev/vdb succeeded");
 		return -1;
 	}
-	if (errno != EROFS && errno != EACCES) {
-		snprintf(why, len, "open /dev/vdb for writing: %s", strerror(errno));
-		return -1;
-	}
+	close(fd);
 	agent_say("husk-selftest blk vdb read-only=yes");
 	return 0;
 fail:
