@@ -38,10 +38,8 @@ static const struct {
 	const char *name;
 	int (*run)(char *why, size_t len);
 } tests[] = {
-        {"basic", basic},
-        {"fail", fail},
-        {"rng", selftest_rng},
-        {"blk", selftest_blk},
+        {"basic", basic},          {"fail", fail}, {"rng", selftest_rng}, {"blk", selftest_blk},
+        {"vsock", selftest_vsock},
 };
 
 static int run_one(const char *name)

@@ -18,6 +18,7 @@
 #include "vmm/loop.h"
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/rng.h"
+#include "vmm/virtio/vsock.h"
 #include "vmm/virtio/virtio.h"
 #include "vmm/vm.h"
 #include "vmm/x86/boot.h"
@@ -50,6 +51,8 @@ struct vmm_ctx {
 	char devices_cmdline[1024];
 	struct virtio_blk blk[VMM_MAX_BLK];
 	unsigned nblk;
+	struct virtio_vsock vsock;
+	bool have_vsock;
 };
 
 /* Wires one virtio device: MMIO registers on the bus, an irqfd for its
@@ -94,6 +97,9 @@ static void remove_virtio(struct vmm_ctx *x)
 	x->nvirtio = 0;
 	for (unsigned i = 0; i < x->nblk; i++)
 		virtio_blk_close(&x->blk[i]);
+	if (x->have_vsock)
+		virtio_vsock_close(&x->vsock);
+	x->have_vsock = false;
 	x->nblk = 0;
 }
 
@@ -174,6 +180,14 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 		goto out_vm;
 	if (cfg->rng && add_virtio(&x, &virtio_rng_ops, NULL, err) < 0)
 		goto out_vm;
+	if (cfg->vsock_uds) {
+		if (virtio_vsock_open(&x.vsock, cfg->cid, cfg->vsock_uds, &x.loop, err) < 0)
+			goto out_vm;
+		x.have_vsock = true;
+		x.vsock.dev = &x.virtio[x.nvirtio];
+		if (add_virtio(&x, &virtio_vsock_ops, &x.vsock, err) < 0)
+			goto out_vm;
+	}
 	for (unsigned i = 0; i < cfg->nblk; i++) {
 		const struct vmm_blk_cfg *b = &cfg->blk[i];
 		if (virtio_blk_open(&x.blk[i], b->path, b->readonly, err) < 0)

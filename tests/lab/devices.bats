@@ -36,3 +36,16 @@ setup() {
 	assert_output "written by the guest"
 	assert_equal "$(sha256sum <"$ro")" "$sum_ro"
 }
+
+@test "virtio-vsock: 1 MiB each way, 64 concurrent host connections, checked on both sides" {
+	run in_guest_host "$HUSK_SRC/tests/lab/vsock-run" "$BATS_TEST_TMPDIR" --kernel "$KERNEL" \
+		--initrd "$INITRD" --cpus 2 --cmdline husk.selftest=vsock
+	assert_success
+	assert_line "husk-selftest vsock guest->host 1048576 bytes ok"
+	assert_line "husk-selftest vsock host->guest 65 connections served"
+	assert_line "husk-selftest: PASS vsock"
+	assert_line "vsock-echo: guest->host echoed 1048576 bytes"
+	assert_line "vsock-echo: host->guest 1048576 bytes ok"
+	assert_line "vsock-echo: 64 concurrent connections ok"
+	[ ! -e "$BATS_TEST_TMPDIR/v.sock" ]
+}

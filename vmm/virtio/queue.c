@@ -188,6 +188,11 @@ int vq_pop(struct virtq *q, struct vq_chain *c, hk_err **err)
 	}
 }
 
+void vq_unpop(struct virtq *q)
+{
+	q->last_avail--;
+}
+
 void vq_push(struct virtq *q, uint16_t head, uint32_t written)
 {
 	uint8_t *ring = used_ring(q);

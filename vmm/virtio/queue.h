@@ -54,6 +54,10 @@ int vq_validate(struct virtq *q, hk_err **err);
  * is empty, -1 (and marks the queue broken) when the guest wrote garbage. */
 int vq_pop(struct virtq *q, struct vq_chain *c, hk_err **err);
 
+/* Gives back the chain just popped, unused (the device had nothing to put
+ * in it after all). Only valid right after a successful vq_pop. */
+void vq_unpop(struct virtq *q);
+
 /* Returns a chain to the driver with `written` bytes written to it. */
 void vq_push(struct virtq *q, uint16_t head, uint32_t written);
 
