@@ -17,10 +17,9 @@
 #include "vmm/mem.h"
 #include "vmm/virtio/queue.h"
 
-#define VIRTIO_MMIO_SIZE    0x200   /* registers + config space, per device */
-#define VIRTIO_MMIO_BASE    0xd0000000ULL
-#define VIRTIO_MMIO_IRQ0    5       /* first GSI for devices */
-#define VIRTIO_MAX_QUEUES   8
+#define VIRTIO_MMIO_SIZE  0x200 /* registers + config space, per device */
+#define VIRTIO_MMIO_BASE  0xd0000000ULL
+#define VIRTIO_MAX_QUEUES 8
 
 /* Feature bits of the transport (§6). */
 #define VIRTIO_F_INDIRECT_DESC 28
@@ -28,12 +27,12 @@
 #define VIRTIO_F_VERSION_1     32
 
 /* Device status bits (§2.1). */
-#define VIRTIO_STATUS_ACKNOWLEDGE  1
-#define VIRTIO_STATUS_DRIVER       2
-#define VIRTIO_STATUS_DRIVER_OK    4
-#define VIRTIO_STATUS_FEATURES_OK  8
-#define VIRTIO_STATUS_NEEDS_RESET  64
-#define VIRTIO_STATUS_FAILED       128
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER      2
+#define VIRTIO_STATUS_DRIVER_OK   4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED      128
 
 struct virtio_dev;
 
@@ -66,8 +65,8 @@ struct virtio_dev {
 	struct vmm_mem *mem;
 	struct vmm_loop *loop;
 	uint64_t mmio_base;
-	unsigned irq;  /* GSI */
-	int irq_fd;    /* eventfd: write 1 to raise the interrupt line edge */
+	unsigned irq; /* GSI */
+	int irq_fd;   /* eventfd: write 1 to raise the interrupt line edge */
 	/* One eventfd per queue, made by virtio_dev_init and watched on the
 	 * loop (it calls ops->notify). A QueueNotify write that reaches the
 	 * transport as an MMIO exit writes it; the monitor may also register it
@@ -90,8 +89,8 @@ struct virtio_dev {
 /* Sets up the transport for a device; mem, loop, base, irq and irq_fd come
  * from the monitor (irq_fd is not owned: the monitor closes it). */
 int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, void *priv,
-		    struct vmm_mem *mem, struct vmm_loop *loop, uint64_t base, unsigned irq,
-		    int irq_fd, hk_err **err);
+                    struct vmm_mem *mem, struct vmm_loop *loop, uint64_t base, unsigned irq,
+                    int irq_fd, hk_err **err);
 void virtio_dev_fini(struct virtio_dev *d);
 
 /* The MMIO register file; register it on the bus at d->mmio_base. */
