@@ -34,7 +34,7 @@ HUSK_SRC := $(wildcard cmd/husk/*.c)
 VMM_SRC := vmm/bus.c vmm/loop.c vmm/mem.c vmm/vm.c vmm/vcpu.c vmm/legacy.c \
            $(wildcard vmm/x86/*.c) \
            vmm/virtio/mmio.c vmm/virtio/queue.c vmm/virtio/rng.c vmm/virtio/blk.c \
-           vmm/virtio/vsock.c
+           vmm/virtio/vsock.c vmm/virtio/fs.c vmm/vhost_user.c
 VMMD_SRC := $(wildcard cmd/husk-vmm/*.c)
 
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)

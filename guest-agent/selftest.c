@@ -38,8 +38,9 @@ static const struct {
 	const char *name;
 	int (*run)(char *why, size_t len);
 } tests[] = {
-        {"basic", basic},          {"fail", fail}, {"rng", selftest_rng}, {"blk", selftest_blk},
-        {"vsock", selftest_vsock},
+        {"basic", basic},          {"fail", fail},
+        {"rng", selftest_rng},     {"blk", selftest_blk},
+        {"vsock", selftest_vsock}, {"fs", selftest_fs},
 };
 
 static int run_one(const char *name)

@@ -39,6 +39,11 @@ void hk_log_close(void)
 	log_fd = STDERR_FILENO;
 }
 
+int hk_log_enabled(enum hk_log_level lvl)
+{
+	return lvl >= log_min;
+}
+
 int hk_log_to_file(void)
 {
 	return log_fd != STDERR_FILENO;

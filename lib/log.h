@@ -15,6 +15,8 @@ int hk_log_open(const char *path, enum hk_log_format fmt, enum hk_log_level min,
 void hk_log_close(void);
 /* True when log lines go somewhere other than stderr. */
 int hk_log_to_file(void);
+/* Whether lines of this level are written (to skip expensive set-up). */
+int hk_log_enabled(enum hk_log_level lvl);
 void hk_log(enum hk_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define hk_debug(...) hk_log(HK_LOG_DEBUG, __VA_ARGS__)

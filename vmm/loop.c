@@ -31,6 +31,7 @@ int vmm_loop_init(struct vmm_loop *l, hk_err **err)
 	l->requested = 0;
 	l->stopping = false;
 	l->entries = NULL;
+	pthread_mutex_init(&l->lock, NULL);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
 		return hk_err_set(err, errno, "epoll_create1");
@@ -77,33 +78,43 @@ int vmm_loop_add(struct vmm_loop *l, int fd, uint32_t events, vmm_loop_cb cb, vo
 	e->cb = cb;
 	e->ctx = ctx;
 	struct epoll_event ev = {.events = events, .data.ptr = e};
+	pthread_mutex_lock(&l->lock);
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int er = errno;
+		pthread_mutex_unlock(&l->lock);
 		free(e);
 		return hk_err_set(err, er, "watch fd %d", fd);
 	}
 	e->next = *h;
 	*h = e;
+	pthread_mutex_unlock(&l->lock);
 	return 0;
 }
 
 int vmm_loop_mod(struct vmm_loop *l, int fd, uint32_t events, hk_err **err)
 {
+	int r = -1, e_no = ENOENT;
+
+	pthread_mutex_lock(&l->lock);
 	for (struct vmm_loop_entry *e = entries_of(l); e; e = e->next) {
 		if (e->fd != fd)
 			continue;
 		struct epoll_event ev = {.events = events, .data.ptr = e};
-		if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
-			return hk_err_set(err, errno, "rewatch fd %d", fd);
-		return 0;
+		r = epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+		e_no = errno;
+		break;
 	}
-	return hk_err_set(err, ENOENT, "fd %d is not watched", fd);
+	pthread_mutex_unlock(&l->lock);
+	if (r < 0)
+		return hk_err_set(err, e_no, "rewatch fd %d", fd);
+	return 0;
 }
 
 void vmm_loop_del(struct vmm_loop *l, int fd)
 {
 	struct vmm_loop_entry **h = head_of(l);
 
+	pthread_mutex_lock(&l->lock);
 	for (struct vmm_loop_entry **p = h; *p; p = &(*p)->next) {
 		if ((*p)->fd != fd)
 			continue;
@@ -113,14 +124,16 @@ void vmm_loop_del(struct vmm_loop *l, int fd)
 		 * being served: mark rather than free, and free at the next run. */
 		e->cb = NULL;
 		e->fd = -1;
-		return;
+		break;
 	}
+	pthread_mutex_unlock(&l->lock);
 }
 
 static void sweep(struct vmm_loop *l)
 {
 	struct vmm_loop_entry **h = head_of(l);
 
+	pthread_mutex_lock(&l->lock);
 	for (struct vmm_loop_entry **p = h; *p;) {
 		if ((*p)->cb == NULL) {
 			struct vmm_loop_entry *e = *p;
@@ -130,6 +143,7 @@ static void sweep(struct vmm_loop *l)
 			p = &(*p)->next;
 		}
 	}
+	pthread_mutex_unlock(&l->lock);
 }
 
 int vmm_loop_run(struct vmm_loop *l, hk_err **err)

@@ -3,6 +3,7 @@
 #ifndef VMM_LOOP_H
 #define VMM_LOOP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,6 +19,9 @@ struct vmm_loop {
 	int requested; /* set once, atomically, by the first vmm_loop_stop() */
 	int status;    /* written before stop_fd is signalled */
 	bool stopping; /* loop thread only */
+	/* Guards entries: vCPU threads (a device's activate) may add and
+	 * delete watches while the loop thread serves them. */
+	pthread_mutex_t lock;
 	struct vmm_loop_entry *entries;
 };
 

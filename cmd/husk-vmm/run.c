@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "vmm/loop.h"
 #include "vmm/virtio/blk.h"
+#include "vmm/virtio/fs.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/vsock.h"
 #include "vmm/virtio/virtio.h"
@@ -53,6 +54,9 @@ struct vmm_ctx {
 	unsigned nblk;
 	struct virtio_vsock vsock;
 	bool have_vsock;
+	struct virtio_fs fs[VMM_MAX_FS];
+	unsigned nfs;
+	char run_dir[256]; /* private: virtiofsd sockets */
 };
 
 /* Wires one virtio device: MMIO registers on the bus, an irqfd for its
@@ -90,6 +94,11 @@ static int add_virtio(struct vmm_ctx *x, const struct virtio_dev_ops *ops, void 
 
 static void remove_virtio(struct vmm_ctx *x)
 {
+	for (unsigned i = 0; i < x->nfs; i++)
+		virtio_fs_close(&x->fs[i]);
+	x->nfs = 0;
+	if (x->run_dir[0])
+		rmdir(x->run_dir);
 	for (unsigned i = 0; i < x->nvirtio; i++) {
 		virtio_dev_fini(&x->virtio[i]);
 		close(x->irq_fd[i]);
@@ -186,6 +195,25 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 		x.have_vsock = true;
 		x.vsock.dev = &x.virtio[x.nvirtio];
 		if (add_virtio(&x, &virtio_vsock_ops, &x.vsock, err) < 0)
+			goto out_vm;
+	}
+	if (cfg->nfs) {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(x.run_dir, sizeof(x.run_dir), "%s/husk-vmm.XXXXXX", tmp ? tmp : "/tmp");
+		if (mkdtemp(x.run_dir) == NULL) {
+			hk_err_set(err, errno, "create `%s`", x.run_dir);
+			x.run_dir[0] = '\0';
+			goto out_vm;
+		}
+	}
+	for (unsigned i = 0; i < cfg->nfs; i++) {
+		const struct vmm_share *sh = &cfg->fs[i];
+		if (virtio_fs_open(&x.fs[i], sh->tag, sh->dir, sh->readonly, cfg->virtiofsd,
+		                   x.run_dir, &x.loop, err) < 0)
+			goto out_vm;
+		x.nfs++;
+		x.fs[i].dev = &x.virtio[x.nvirtio];
+		if (add_virtio(&x, &virtio_fs_ops, &x.fs[i], err) < 0)
 			goto out_vm;
 	}
 	for (unsigned i = 0; i < cfg->nblk; i++) {

@@ -49,3 +49,39 @@ setup() {
 	assert_line "vsock-echo: 64 concurrent connections ok"
 	[ ! -e "$BATS_TEST_TMPDIR/v.sock" ]
 }
+
+@test "virtio-fs: read, write, rename, symlink and unlink on a share; a read-only share refuses writes" {
+	local share="$BATS_TEST_TMPDIR/share"
+	mkdir -p "$share"
+	echo "hello from the host" >"$share/hello.txt"
+	run in_guest_host "$VMM" --kernel "$KERNEL" --initrd "$INITRD" \
+		--fs "share=$share" --fs "roshare=$share,ro" --cmdline husk.selftest=fs
+	assert_success
+	assert_line "husk-selftest fs read write rename symlink unlink ok"
+	assert_line --partial "husk-selftest fs read-only share refused a write"
+	assert_line "husk-selftest: PASS fs"
+	run cat "$share/renamed.txt"
+	assert_output "written by the guest"
+	assert_equal "$(readlink "$share/link")" "renamed.txt"
+	[ ! -e "$share/from-guest.txt" ] && [ ! -e "$share/gone.txt" ] && [ ! -e "$share/denied.txt" ]
+	# The monitor's virtiofsd processes and their sockets are gone.
+	run pgrep -f "virtiofsd --socket-path=.*husk-vmm"
+	assert_failure
+}
+
+@test "every device at once, and the monitor exits 0 after the guest's reboot" {
+	local share="$BATS_TEST_TMPDIR/share" img="$BATS_TEST_TMPDIR/disk.img"
+	mkdir -p "$share"
+	echo "hello from the host" >"$share/hello.txt"
+	"$HUSK_SRC/build/tests/tools/pattern" "$img" $((4 << 20))
+	"$HUSK_SRC/build/tests/tools/pattern" "$BATS_TEST_TMPDIR/ro.img" $((1 << 20))
+	run in_guest_host "$HUSK_SRC/tests/lab/vsock-run" "$BATS_TEST_TMPDIR" --kernel "$KERNEL" \
+		--initrd "$INITRD" --cpus 2 --fs "share=$share" --fs "roshare=$share,ro" \
+		--blk "$img" --blk "$BATS_TEST_TMPDIR/ro.img,ro" \
+		--cmdline husk.selftest=basic,rng,blk,vsock,fs
+	assert_success
+	assert_line "husk-selftest cpus=2 cgroup2=yes"
+	for t in basic rng blk vsock fs; do
+		assert_line "husk-selftest: PASS $t"
+	done
+}

@@ -36,6 +36,8 @@ enum {
 	REG_QUEUE_DRIVER_HIGH = 0x094,
 	REG_QUEUE_DEVICE_LOW = 0x0a0,
 	REG_QUEUE_DEVICE_HIGH = 0x0a4,
+	REG_SHM_LEN_LOW = 0x0b0,
+	REG_SHM_LEN_HIGH = 0x0b4,
 	REG_CONFIG_GENERATION = 0x0fc,
 	REG_CONFIG = 0x100,
 };
@@ -105,6 +107,11 @@ void virtio_signal_used(struct virtio_dev *d, unsigned q)
 		raise_irq(d, INT_USED_RING);
 }
 
+void virtio_signal_irq(struct virtio_dev *d)
+{
+	raise_irq(d, INT_USED_RING);
+}
+
 void virtio_signal_config(struct virtio_dev *d)
 {
 	pthread_mutex_lock(&d->lock);
@@ -164,6 +171,12 @@ static void mmio_read(void *ctx, uint64_t off, void *data, uint32_t len)
 		break;
 	case REG_CONFIG_GENERATION:
 		v = d->config_generation;
+		break;
+	case REG_SHM_LEN_LOW:
+	case REG_SHM_LEN_HIGH:
+		/* No shared memory regions: a length of all ones says so (§4.2.2);
+		 * zero would be a region of zero bytes, which drivers refuse. */
+		v = 0xffffffff;
 		break;
 	default:
 		break;

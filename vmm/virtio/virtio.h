@@ -99,6 +99,9 @@ extern const struct vmm_io_ops virtio_mmio_ops;
 /* Devices call this after pushing used buffers: sets the used-ring bit in
  * InterruptStatus and signals irq_fd if the driver wants an interrupt. */
 void virtio_signal_used(struct virtio_dev *d, unsigned q);
+/* A back end outside the monitor (vhost-user) used a ring and decided the
+ * driver wants to know: set the used-ring bit and raise the line. */
+void virtio_signal_irq(struct virtio_dev *d);
 /* Config space changed (§4.2.2 ConfigGeneration + config interrupt). */
 void virtio_signal_config(struct virtio_dev *d);
 /* The device hit a guest error it cannot recover from: NEEDS_RESET. */
