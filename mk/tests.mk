@@ -32,12 +32,16 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(OCI_SRC)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(OCI_SRC) $(VMM_SRC)
 	@mkdir -p $(@D)
-	clang $(filter-out $(CFLAGS),$(HK_CFLAGS)) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(OCI_SRC) $(LDLIBS_YAJL)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang $(filter-out $(CFLAGS),$(HK_CFLAGS)) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(OCI_SRC) \
+	  $(VMM_SRC) $(LDLIBS_YAJL) -lpthread
 
+# FUZZ=name runs one target (fuzz_oci, fuzz_virtq, …); all of them by default.
+FUZZ ?= $(notdir $(FUZZ_BIN))
 fuzz: $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do \
+	@for f in $(addprefix build-fuzz/,$(FUZZ)); do \
 	  n=$$(basename $$f); corpus=build-fuzz/corpus-$$n; mkdir -p $$corpus; \
 	  echo "fuzz: $$n for $(FUZZ_TIME) s"; \
 	  $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -max_len=65536 \

@@ -126,7 +126,9 @@ static void serial_write(void *ctx, uint64_t off, const void *data, uint32_t len
 			s->dll = v;
 			break;
 		}
-		if (!(s->mcr & UART_MCR_LOOP)) {
+		/* The console log is plain text: the guest's tty adds \r before
+		 * every \n, which only terminals want. */
+		if (!(s->mcr & UART_MCR_LOOP) && v != '\r') {
 			if (s->out_fd >= 0)
 				(void)hk_write_all(s->out_fd, &v, 1, NULL);
 			serial_track_line(vm, v);
