@@ -18,7 +18,7 @@ setup() {
 qemu_microvm() {
 	in_guest_host qemu-system-x86_64 -M microvm,acpi=off -accel kvm -cpu host -smp 2 -m 256M \
 		-nodefaults -no-user-config -display none -serial stdio -no-reboot \
-		-kernel "$1" -initrd "$INITRD" -append "console=ttyS0 reboot=k panic=-1 quiet $2"
+		-kernel "$1" -initrd "$INITRD" -append "console=ttyS0 reboot=t panic=-1 quiet $2"
 }
 
 @test "QEMU microvm boots the guest: ready marker, 2 CPUs, cgroup2, clean exit" {
