@@ -41,7 +41,7 @@ static inline void gm_queue(struct virtq *q, struct vmm_mem *m, uint16_t size)
 }
 
 static inline void gm_desc(struct vmm_mem *m, uint64_t table, uint16_t i, uint64_t addr,
-			   uint32_t len, uint16_t flags, uint16_t next)
+                           uint32_t len, uint16_t flags, uint16_t next)
 {
 	uint8_t *d = m->host + table + 16ULL * i;
 	memcpy(d, &addr, 8);

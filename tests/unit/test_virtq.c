@@ -182,18 +182,18 @@ static int test_hostile_chains(void)
 		const char *name;
 		void (*setup)(void);
 	} cases[] = {
-		{"loop", loop_chain},
-		{"buffer outside RAM", addr_outside},
-		{"address wraps", addr_wraps},
-		{"next out of range", next_out_of_range},
-		{"writable before readable", write_then_read},
-		{"nested indirect", nested_indirect},
-		{"indirect length not a multiple of 16", indirect_bad_len},
-		{"loop inside an indirect table", indirect_loop},
-		{"indirect table outside RAM", indirect_outside},
-		{"indirect inside a chain", indirect_in_chain},
-		{"avail index jumps ahead", avail_jump},
-		{"head out of range", head_out_of_range},
+	        {"loop", loop_chain},
+	        {"buffer outside RAM", addr_outside},
+	        {"address wraps", addr_wraps},
+	        {"next out of range", next_out_of_range},
+	        {"writable before readable", write_then_read},
+	        {"nested indirect", nested_indirect},
+	        {"indirect length not a multiple of 16", indirect_bad_len},
+	        {"loop inside an indirect table", indirect_loop},
+	        {"indirect table outside RAM", indirect_outside},
+	        {"indirect inside a chain", indirect_in_chain},
+	        {"avail index jumps ahead", avail_jump},
+	        {"head out of range", head_out_of_range},
 	};
 	for (size_t i = 0; i < HK_ARRAY_SIZE(cases); i++) {
 		printf("#  %s\n", cases[i].name);
