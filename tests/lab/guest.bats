@@ -21,9 +21,16 @@ qemu_microvm() {
 		-kernel "$1" -initrd "$INITRD" -append "console=ttyS0 reboot=t panic=-1 quiet $2"
 }
 
+# QEMU passes the guest tty's \r\n through; husk-vmm's console drops the \r.
+strip_cr() {
+	output=$(printf '%s' "$output" | tr -d '\r')
+	mapfile -t lines <<<"$output"
+}
+
 @test "QEMU microvm boots the guest: ready marker, 2 CPUs, cgroup2, clean exit" {
 	run qemu_microvm "$KERNEL" husk.selftest=basic
 	assert_success
+	strip_cr
 	assert_line "husk-agent: ready"
 	assert_line "husk-selftest cpus=2 cgroup2=yes"
 	assert_line "husk-selftest: PASS basic"
