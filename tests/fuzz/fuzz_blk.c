@@ -36,9 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(mem.host, data + 2, size - 2 < RAM ? size - 2 : RAM);
 	vq_reset(&q);
 	q.mem = &mem;
-	q.size = (uint16_t)(1u << (data[0] % 8));
-	q.avail_gpa = 0x2000;
-	q.used_gpa = 0x3000;
+	q.size = (uint16_t)(1u << (data[0] % 6));
+	q.avail_gpa = 0x200; /* near the start: short inputs reach the rings */
+	q.used_gpa = 0x300;
 	if (vq_validate(&q, NULL) == 0) {
 		q.ready = true;
 		for (int n = 0; n < 256; n++) {

@@ -27,12 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(mem.host, data + 4, size - 4 < RAM ? size - 4 : RAM);
 	vq_reset(&q);
 	q.mem = &mem;
-	/* The first bytes choose the queue size and features. */
+	/* The first bytes choose the queue size and features. The rings sit
+	 * at the start of memory so that short inputs reach them; a size
+	 * beyond 32 makes them overlap, which a guest may do too. */
 	q.size = (uint16_t)(1u << (data[0] % 11));
 	q.event_idx = data[1] & 1;
 	q.desc_gpa = 0x0;
-	q.avail_gpa = 0x4000;
-	q.used_gpa = 0x5000;
+	q.avail_gpa = 0x200;
+	q.used_gpa = 0x300;
 	if (vq_validate(&q, NULL) == 0) {
 		q.ready = true;
 		for (int n = 0; n < 2048; n++) {
