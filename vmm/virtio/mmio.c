@@ -325,7 +325,10 @@ static void mmio_write(void *ctx, uint64_t off, const void *data, uint32_t len)
 	default:
 		break;
 	}
-	pthread_mutex_unlock(&d->lock);
+	/* Still under the lock: the loop thread serves queues under it too,
+	 * so a guest resetting a device mid-request cannot pull the rings out
+	 * from under the device (the lock is recursive for the device's own
+	 * calls back into the transport). */
 	if (was_reset && d->ops->reset)
 		d->ops->reset(d);
 	if (activate && d->ops->activate) {
@@ -333,11 +336,10 @@ static void mmio_write(void *ctx, uint64_t off, const void *data, uint32_t len)
 		if (d->ops->activate(d, &err) < 0) {
 			hk_warn("virtio-%s: activate: %s", d->ops->name, err ? err->msg : "failed");
 			hk_err_free(&err);
-			pthread_mutex_lock(&d->lock);
 			d->status |= VIRTIO_STATUS_NEEDS_RESET;
-			pthread_mutex_unlock(&d->lock);
 		}
 	}
+	pthread_mutex_unlock(&d->lock);
 }
 
 const struct vmm_io_ops virtio_mmio_ops = {.read = mmio_read, .write = mmio_write};
@@ -349,10 +351,17 @@ static void on_kick(void *arg, uint32_t events)
 
 	/* One callback per device: find which queue's eventfd fired by
 	 * reading them all (cheap: a device has at most a few). */
-	for (unsigned q = 0; q < d->ops->num_queues; q++)
-		if (d->kick_fd[q] >= 0 && read(d->kick_fd[q], &n, sizeof(n)) == sizeof(n) &&
-		    d->ops->notify)
+	for (unsigned q = 0; q < d->ops->num_queues; q++) {
+		if (d->kick_fd[q] < 0 || read(d->kick_fd[q], &n, sizeof(n)) != sizeof(n) ||
+		    !d->ops->notify)
+			continue;
+		pthread_mutex_lock(&d->lock);
+		/* Kicks before DRIVER_OK, or after the device failed, are noise. */
+		if ((d->status & VIRTIO_STATUS_DRIVER_OK) &&
+		    !(d->status & VIRTIO_STATUS_NEEDS_RESET))
 			d->ops->notify(d, q);
+		pthread_mutex_unlock(&d->lock);
+	}
 }
 
 int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, void *priv,
@@ -367,7 +376,11 @@ int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, void
 	d->mmio_base = base;
 	d->irq = irq;
 	d->irq_fd = irq_fd;
-	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&d->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		d->vq[i].mem = mem;
 		d->kick_fd[i] = -1;

@@ -513,7 +513,11 @@ static void on_conn(void *arg, uint32_t events)
 {
 	struct vsock_conn *c = arg;
 	struct virtio_vsock *v = c->v;
+	struct virtio_dev *d = v->dev;
 
+	/* The transport's lock first, as on the kick path: the rings must not
+	 * be reset under us. */
+	pthread_mutex_lock(&d->lock);
 	pthread_mutex_lock(&v->lock);
 	if (c->state == C_HELLO) {
 		host_hello(c);
@@ -525,9 +529,10 @@ static void on_conn(void *arg, uint32_t events)
 			watch(c);
 		}
 	}
-	if (v->dev && (v->dev->status & VIRTIO_STATUS_DRIVER_OK))
+	if ((d->status & VIRTIO_STATUS_DRIVER_OK) && !(d->status & VIRTIO_STATUS_NEEDS_RESET))
 		rx_fill(v);
 	pthread_mutex_unlock(&v->lock);
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void on_listen(void *arg, uint32_t events)
