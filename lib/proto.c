@@ -1,0 +1,118 @@
+#include "lib/proto.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+
+const char *const hk_proto_methods[] = {
+        HK_M_CREATE_CONTAINER,
+        HK_M_START_CONTAINER,
+        HK_M_EXEC_PROCESS,
+        HK_M_SIGNAL_PROCESS,
+        HK_M_WAIT_PROCESS,
+        HK_M_RESIZE_TTY,
+        HK_M_CLOSE_STDIN,
+        HK_M_STATS,
+        HK_M_PAUSE,
+        HK_M_RESUME,
+        HK_M_UPDATE_RESOURCES,
+        HK_M_UPDATE_INTERFACES,
+        HK_M_UPDATE_ROUTES,
+        HK_M_SHUTDOWN,
+        NULL,
+};
+
+int hk_frame_split(const uint8_t *buf, size_t len, const uint8_t **payload, size_t *plen,
+                   size_t *consumed, hk_err **err)
+{
+	uint32_t n;
+
+	if (len < 4)
+		return 0;
+	memcpy(&n, buf, 4);
+	n = ntohl(n);
+	if (n == 0 || n > HK_PROTO_MAX_FRAME)
+		return hk_err_set(err, EPROTO, "agent frame of %u bytes (1 to %u allowed)", n,
+		                  HK_PROTO_MAX_FRAME);
+	if (len - 4 < n)
+		return 0;
+	*payload = buf + 4;
+	*plen = n;
+	*consumed = 4 + (size_t)n;
+	return 1;
+}
+
+int hk_frame_write(int fd, const char *payload, size_t len, hk_err **err)
+{
+	uint32_t n = htonl((uint32_t)len);
+
+	if (len == 0 || len > HK_PROTO_MAX_FRAME)
+		return hk_err_set(err, EMSGSIZE, "agent frame of %zu bytes", len);
+	if (hk_write_all(fd, &n, 4, err) < 0 || hk_write_all(fd, payload, len, err) < 0)
+		return hk_err_wrap(err, "agent frame");
+	return 0;
+}
+
+static int bad(struct hk_msg *m, hk_err **err, const char *why)
+{
+	hk_msg_free(m);
+	return hk_err_set(err, EPROTO, "agent message: %s", why);
+}
+
+int hk_msg_parse(const char *json, size_t len, struct hk_msg *m, hk_err **err)
+{
+	const hk_json *id, *method, *result, *error, *params;
+
+	memset(m, 0, sizeof(*m));
+	if (hk_json_parse(json, len, NULL, &m->root, err) < 0)
+		return hk_err_wrap(err, "agent message");
+	if (m->root->type != HJ_OBJECT)
+		return bad(m, err, "not an object");
+	id = hk_json_get(m->root, "id");
+	if (id == NULL || id->type != HJ_NUMBER || hk_parse_u64(id->s, &m->id) < 0)
+		return bad(m, err, "id: expected a non-negative integer");
+	method = hk_json_get(m->root, "method");
+	result = hk_json_get(m->root, "result");
+	error = hk_json_get(m->root, "error");
+	if ((method != NULL) + (result != NULL) + (error != NULL) != 1)
+		return bad(m, err, "want exactly one of method, result, error");
+	if (method) {
+		if (method->type != HJ_STRING)
+			return bad(m, err, "method: expected a string");
+		const char *const *k = hk_proto_methods;
+		while (*k && strcmp(*k, method->s) != 0)
+			k++;
+		if (*k == NULL)
+			return bad(m, err, "method: unknown");
+		params = hk_json_get(m->root, "params");
+		if (params && params->type != HJ_OBJECT && params->type != HJ_NULL)
+			return bad(m, err, "params: expected an object");
+		m->kind = HK_MSG_REQUEST;
+		m->method = method->s;
+		m->params = params && params->type == HJ_OBJECT ? params : NULL;
+	} else if (result) {
+		if (result->type != HJ_OBJECT)
+			return bad(m, err, "result: expected an object");
+		m->kind = HK_MSG_RESULT;
+		m->result = result;
+	} else {
+		const hk_json *code = hk_json_get(error, "code"),
+		              *msg = hk_json_get(error, "message");
+		if (error->type != HJ_OBJECT || code == NULL || code->type != HJ_NUMBER ||
+		    hk_parse_i64(code->s, &m->code) < 0 || msg == NULL || msg->type != HJ_STRING)
+			return bad(m, err, "error: expected {\"code\":N,\"message\":\"…\"}");
+		m->kind = HK_MSG_ERROR;
+		m->message = msg->s;
+	}
+	return 0;
+}
+
+void hk_msg_free(struct hk_msg *m)
+{
+	hk_json_free(m->root);
+	m->root = NULL;
+}

@@ -1,0 +1,64 @@
+/* The agent protocol (DESIGN §5), shared by the host runtime and the guest
+ * agent: frames of a 4-byte big-endian length and a JSON object, on vsock
+ * port 1024. Requests {"id":N,"method":"…","params":{…}}; replies
+ * {"id":N,"result":{…}} or {"id":N,"error":{"code":C,"message":"…"}}.
+ * Both sides treat the other's frames as hostile: lengths are bounded, the
+ * JSON goes through the limited parser, and the envelope is checked here. */
+#ifndef HK_PROTO_H
+#define HK_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/error.h"
+#include "lib/json.h"
+
+#define HK_PROTO_VERSION   1
+#define HK_AGENT_PORT      1024
+#define HK_PROTO_MAX_FRAME (4u << 20)
+
+/* The methods of version 1. */
+#define HK_M_CREATE_CONTAINER  "create_container"
+#define HK_M_START_CONTAINER   "start_container"
+#define HK_M_EXEC_PROCESS      "exec_process"
+#define HK_M_SIGNAL_PROCESS    "signal_process"
+#define HK_M_WAIT_PROCESS      "wait_process"
+#define HK_M_RESIZE_TTY        "resize_tty"
+#define HK_M_CLOSE_STDIN       "close_stdin"
+#define HK_M_STATS             "stats"
+#define HK_M_PAUSE             "pause"
+#define HK_M_RESUME            "resume"
+#define HK_M_UPDATE_RESOURCES  "update_resources"
+#define HK_M_UPDATE_INTERFACES "update_interfaces"
+#define HK_M_UPDATE_ROUTES     "update_routes"
+#define HK_M_SHUTDOWN          "shutdown"
+
+extern const char *const hk_proto_methods[];
+
+enum hk_msg_kind { HK_MSG_REQUEST, HK_MSG_RESULT, HK_MSG_ERROR };
+
+/* A decoded envelope; the pointers point into root, which owns them. */
+struct hk_msg {
+	hk_json *root;
+	enum hk_msg_kind kind;
+	uint64_t id;
+	const char *method;    /* requests */
+	const hk_json *params; /* requests: an object, or NULL */
+	const hk_json *result; /* results: an object */
+	int64_t code;          /* errors */
+	const char *message;   /* errors */
+};
+
+/* Splits one frame off buf: returns 1 with the payload, 0 when more bytes
+ * are needed, -1 on a frame that can never be valid (too long, empty). */
+int hk_frame_split(const uint8_t *buf, size_t len, const uint8_t **payload, size_t *plen,
+                   size_t *consumed, hk_err **err);
+/* Writes one frame (header and payload) to fd. */
+int hk_frame_write(int fd, const char *payload, size_t len, hk_err **err);
+
+/* Parses and checks an envelope: id a non-negative integer, exactly one of
+ * method (a known one) / result / error, types as documented. */
+int hk_msg_parse(const char *json, size_t len, struct hk_msg *m, hk_err **err);
+void hk_msg_free(struct hk_msg *m);
+
+#endif

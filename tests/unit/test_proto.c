@@ -1,0 +1,88 @@
+/* The agent protocol's framing and envelopes. */
+#include <arpa/inet.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/proto.h"
+#include "tests/unit/tap.h"
+
+static int test_frames(void)
+{
+	cleanup_err hk_err *err = NULL;
+	uint8_t buf[64];
+	const uint8_t *p;
+	size_t plen, used;
+	int fds[2];
+
+	CHECK(pipe(fds) == 0);
+	CHECK(hk_frame_write(fds[1], "{\"id\":1}", 8, &err) == 0);
+	CHECK(read(fds[0], buf, sizeof(buf)) == 12);
+	CHECK(hk_frame_split(buf, 3, &p, &plen, &used, &err) == 0);  /* header incomplete */
+	CHECK(hk_frame_split(buf, 11, &p, &plen, &used, &err) == 0); /* payload incomplete */
+	CHECK(hk_frame_split(buf, 12, &p, &plen, &used, &err) == 1);
+	CHECK(plen == 8 && used == 12 && memcmp(p, "{\"id\":1}", 8) == 0);
+	uint32_t huge = htonl(HK_PROTO_MAX_FRAME + 1), zero = 0;
+	memcpy(buf, &huge, 4);
+	CHECK(hk_frame_split(buf, 4, &p, &plen, &used, &err) < 0);
+	hk_err_free(&err);
+	memcpy(buf, &zero, 4);
+	CHECK(hk_frame_split(buf, 4, &p, &plen, &used, &err) < 0);
+	close(fds[0]);
+	close(fds[1]);
+	return 0;
+}
+
+static int parse_ok(const char *s, struct hk_msg *m)
+{
+	cleanup_err hk_err *err = NULL;
+	int r = hk_msg_parse(s, strlen(s), m, &err);
+	if (r < 0)
+		printf("#   %s: %s\n", s, err->msg);
+	return r;
+}
+
+static int test_envelopes(void)
+{
+	struct hk_msg m;
+	static const char *const bad[] = {
+	        "[]",
+	        "{\"method\":\"stats\"}",
+	        "{\"id\":-1,\"method\":\"stats\"}",
+	        "{\"id\":1.5,\"method\":\"stats\"}",
+	        "{\"id\":1,\"method\":\"format_disk\"}",
+	        "{\"id\":1,\"method\":\"stats\",\"result\":{}}",
+	        "{\"id\":1,\"method\":\"stats\",\"params\":[1]}",
+	        "{\"id\":1,\"result\":3}",
+	        "{\"id\":1,\"error\":{\"code\":\"x\",\"message\":\"m\"}}",
+	        "{\"id\":1,\"error\":{\"code\":1}}",
+	        "{\"id\":1}",
+	};
+
+	CHECK(parse_ok("{\"id\":7,\"method\":\"wait_process\",\"params\":{\"pid\":3}}", &m) == 0);
+	CHECK(m.kind == HK_MSG_REQUEST && m.id == 7 && strcmp(m.method, "wait_process") == 0);
+	CHECK(m.params && hk_json_get(m.params, "pid") != NULL);
+	hk_msg_free(&m);
+	CHECK(parse_ok("{\"id\":7,\"result\":{\"exit\":0}}", &m) == 0 && m.kind == HK_MSG_RESULT);
+	hk_msg_free(&m);
+	CHECK(parse_ok("{\"id\":8,\"error\":{\"code\":-2,\"message\":\"no such process\"}}", &m) ==
+	      0);
+	CHECK(m.kind == HK_MSG_ERROR && m.code == -2 && strcmp(m.message, "no such process") == 0);
+	hk_msg_free(&m);
+	for (size_t i = 0; i < HK_ARRAY_SIZE(bad); i++) {
+		cleanup_err hk_err *err = NULL;
+		if (hk_msg_parse(bad[i], strlen(bad[i]), &m, &err) == 0) {
+			printf("#   accepted: %s\n", bad[i]);
+			hk_msg_free(&m);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int main(void)
+{
+	RUN_TEST(test_frames);
+	RUN_TEST(test_envelopes);
+	TAP_DONE();
+}
