@@ -215,26 +215,15 @@ uint32_t virtio_blk_request(struct virtio_blk *b, const struct vq_chain *c)
 	return done + 1;
 }
 
+static uint32_t blk_serve(struct virtio_dev *d, const struct vq_chain *c)
+{
+	return virtio_blk_request(d->priv, c);
+}
+
 static void blk_notify(struct virtio_dev *d, unsigned qi)
 {
-	struct virtio_blk *b = d->priv;
-	struct virtq *q = &d->vq[0];
-	static __thread struct vq_chain c;
-	cleanup_err hk_err *err = NULL;
-	int r;
-
-	if (qi != 0)
-		return;
-	for (;;) {
-		vq_set_avail_event(q);
-		r = vq_pop(q, &c, &err);
-		if (r <= 0)
-			break;
-		vq_push(q, c.head, virtio_blk_request(b, &c));
-	}
-	if (r < 0)
-		virtio_dev_fail(d, err->msg);
-	virtio_signal_used(d, 0);
+	if (qi == 0)
+		virtio_drain(d, 0, blk_serve);
 }
 
 static void blk_config_read(struct virtio_dev *d, uint32_t off, void *data, uint32_t len)

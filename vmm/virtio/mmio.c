@@ -107,6 +107,36 @@ void virtio_signal_used(struct virtio_dev *d, unsigned q)
 		raise_irq(d, INT_USED_RING);
 }
 
+void virtio_drain(struct virtio_dev *d, unsigned qi,
+                  uint32_t (*serve)(struct virtio_dev *d, const struct vq_chain *c))
+{
+	/* One chain at a time, on the loop thread: a static buffer is enough
+	 * and keeps 16 KiB of segments off the stack. */
+	static __thread struct vq_chain c;
+	struct virtq *q = &d->vq[qi];
+	hk_err *err = NULL;
+	bool pushed = false;
+	int r;
+
+	for (;;) {
+		r = vq_pop(q, &c, &err);
+		if (r == 0) {
+			vq_set_avail_event(q);
+			r = vq_pop(q, &c, &err);
+		}
+		if (r <= 0)
+			break;
+		vq_push(q, c.head, serve(d, &c));
+		pushed = true;
+	}
+	if (r < 0) {
+		virtio_dev_fail(d, err->msg);
+		hk_err_free(&err);
+	}
+	if (pushed)
+		virtio_signal_used(d, qi);
+}
+
 void virtio_signal_irq(struct virtio_dev *d)
 {
 	raise_irq(d, INT_USED_RING);

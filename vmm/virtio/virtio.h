@@ -99,6 +99,14 @@ extern const struct vmm_io_ops virtio_mmio_ops;
 /* Devices call this after pushing used buffers: sets the used-ring bit in
  * InterruptStatus and signals irq_fd if the driver wants an interrupt. */
 void virtio_signal_used(struct virtio_dev *d, unsigned q);
+/* Serves every chain available on queue qi: serve() handles one and returns
+ * the bytes it wrote into it; the chain then goes back to the driver, which
+ * is signalled once at the end. A guest that breaks the ring rules fails the
+ * device. The event-idx dance (publish avail_event, look again) is here so
+ * no device forgets it. */
+void virtio_drain(struct virtio_dev *d, unsigned qi,
+                  uint32_t (*serve)(struct virtio_dev *d, const struct vq_chain *c));
+
 /* A back end outside the monitor (vhost-user) used a ring and decided the
  * driver wants to know: set the used-ring bit and raise the line. */
 void virtio_signal_irq(struct virtio_dev *d);

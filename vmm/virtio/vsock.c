@@ -435,39 +435,19 @@ static void tx_packet(struct virtio_vsock *v, const struct vsock_hdr *h, const s
 	watch(c);
 }
 
-static void tx_drain(struct virtio_vsock *v)
+static uint32_t tx_serve(struct virtio_dev *d, const struct vq_chain *ch)
 {
-	struct virtio_dev *d = v->dev;
-	struct virtq *q = &d->vq[Q_TX];
-	static __thread struct vq_chain ch;
-	cleanup_err hk_err *err = NULL;
+	struct virtio_vsock *v = d->priv;
 	uint8_t b[VSOCK_HDR_SIZE];
-	bool pushed = false;
-	int r;
+	struct vsock_hdr h;
+	const char *why = NULL;
 
-	for (;;) {
-		r = vq_pop(q, &ch, &err);
-		if (r == 0) {
-			vq_set_avail_event(q);
-			r = vq_pop(q, &ch, &err);
-		}
-		if (r <= 0)
-			break;
-		struct vsock_hdr h;
-		const char *why = NULL;
-		if (ch.rlen < VSOCK_HDR_SIZE || vq_chain_read(&ch, 0, b, sizeof(b)) != sizeof(b) ||
-		    vsock_hdr_parse(b, ch.rlen - VSOCK_HDR_SIZE, v->guest_cid, &h, &why) < 0)
-			hk_debug("vsock: dropped a packet from the guest: %s",
-			         why ? why : "short header");
-		else
-			tx_packet(v, &h, &ch);
-		vq_push(q, ch.head, 0);
-		pushed = true;
-	}
-	if (r < 0)
-		virtio_dev_fail(d, err->msg);
-	if (pushed)
-		virtio_signal_used(d, Q_TX);
+	if (ch->rlen < VSOCK_HDR_SIZE || vq_chain_read(ch, 0, b, sizeof(b)) != sizeof(b) ||
+	    vsock_hdr_parse(b, ch->rlen - VSOCK_HDR_SIZE, v->guest_cid, &h, &why) < 0)
+		hk_debug("vsock: dropped a packet from the guest: %s", why ? why : "short header");
+	else
+		tx_packet(v, &h, ch);
+	return 0;
 }
 
 /* ---- the host side -------------------------------------------------------- */
@@ -556,7 +536,7 @@ static void vsock_notify(struct virtio_dev *d, unsigned q)
 
 	pthread_mutex_lock(&v->lock);
 	if (q == Q_TX)
-		tx_drain(v);
+		virtio_drain(d, Q_TX, tx_serve);
 	rx_fill(v);
 	pthread_mutex_unlock(&v->lock);
 }
