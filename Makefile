@@ -29,6 +29,7 @@ deps:
 LIB_SRC := $(wildcard lib/*.c)
 OCI_SRC := $(wildcard oci/*.c)
 HUSK_SRC := $(wildcard cmd/husk/*.c)
+RT_SRC := $(wildcard runtime/*.c)
 # The monitor's link unit. Files are listed, not globbed: a device joins the
 # build when it is wired in.
 VMM_SRC := vmm/bus.c vmm/loop.c vmm/mem.c vmm/vm.c vmm/vcpu.c vmm/legacy.c \
@@ -40,6 +41,7 @@ VMMD_SRC := $(wildcard cmd/husk-vmm/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 OCI_OBJ := $(OCI_SRC:%.c=$(B)/%.o)
 HUSK_OBJ := $(HUSK_SRC:%.c=$(B)/%.o)
+RT_OBJ := $(RT_SRC:%.c=$(B)/%.o)
 VMM_OBJ := $(VMM_SRC:%.c=$(B)/%.o)
 VMMD_OBJ := $(VMMD_SRC:%.c=$(B)/%.o)
 
@@ -55,10 +57,12 @@ $(B)/libhk.a: $(LIB_OBJ)
 	$(Q)$(AR) rcs $@ $^
 $(B)/liboci.a: $(OCI_OBJ)
 	$(Q)$(AR) rcs $@ $^
+$(B)/librt.a: $(RT_OBJ)
+	$(Q)$(AR) rcs $@ $^
 $(B)/libvmm.a: $(VMM_OBJ)
 	$(Q)$(AR) rcs $@ $^
 
-$(B)/husk: $(HUSK_OBJ) $(B)/liboci.a $(B)/libhk.a
+$(B)/husk: $(HUSK_OBJ) $(B)/librt.a $(B)/liboci.a $(B)/libhk.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL)
 

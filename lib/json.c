@@ -47,6 +47,26 @@ void hk_json_free(hk_json *j)
 	free(j);
 }
 
+/* RFC 8259 escaping; bytes >= 0x80 pass through (the input is UTF-8). */
+void hk_json_fputs(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
 const hk_json *hk_json_get(const hk_json *obj, const char *key)
 {
 	if (obj == NULL || obj->type != HJ_OBJECT)

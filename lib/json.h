@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lib/error.h"
 
@@ -46,5 +47,8 @@ static inline void hk_json_freep(hk_json **j)
 /* Member of an object, or NULL. */
 const hk_json *hk_json_get(const hk_json *obj, const char *key);
 const char *hk_json_type_name(enum hk_json_type t);
+
+/* Writes s as a JSON string literal (quotes, escapes) to f. */
+void hk_json_fputs(FILE *f, const char *s);
 
 #endif

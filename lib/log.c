@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/json.h"
 #include "lib/util.h"
 
 static int log_fd = STDERR_FILENO;
@@ -49,27 +50,6 @@ int hk_log_to_file(void)
 	return log_fd != STDERR_FILENO;
 }
 
-/* JSON string escaping per RFC 8259; bytes >= 0x80 pass through because
- * messages are UTF-8 already (or were made safe by hk_sanitize). */
-static void put_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 char *hk_log_format_line(enum hk_log_format fmt, enum hk_log_level lvl, const char *time,
                          const char *msg)
 {
@@ -81,11 +61,11 @@ char *hk_log_format_line(enum hk_log_format fmt, enum hk_log_level lvl, const ch
 		return NULL;
 	if (fmt == HK_LOG_JSON) {
 		fprintf(f, "{\"level\":\"%s\",\"msg\":", level_names[lvl]);
-		put_json_str(f, msg);
+		hk_json_fputs(f, msg);
 		fprintf(f, ",\"time\":\"%s\"}\n", time);
 	} else {
 		fprintf(f, "time=\"%s\" level=%s msg=", time, level_names[lvl]);
-		put_json_str(f, msg); /* logrus quotes with Go's %q, close enough */
+		hk_json_fputs(f, msg); /* logrus quotes with Go's %q, close enough */
 		fputc('\n', f);
 	}
 	if (fclose(f) != 0) {

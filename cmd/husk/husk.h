@@ -32,6 +32,9 @@ int husk_cmd_spec(const struct husk_globals *g, int argc, char **argv, hk_err **
 int husk_cmd_features(const struct husk_globals *g, int argc, char **argv, hk_err **err);
 int husk_cmd_check(const struct husk_globals *g, int argc, char **argv, hk_err **err);
 int husk_cmd_vm(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_state(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_delete(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_list(const struct husk_globals *g, int argc, char **argv, hk_err **err);
 int husk_cmd_pending(const struct husk_globals *g, int argc, char **argv, hk_err **err);
 
 /* Prints the usage of a verb; used by each verb's --help. */
