@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/cpulist.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "vmm/vm.h"
@@ -65,6 +66,18 @@ static void *vcpu_thread(void *arg)
 	sigset_t set;
 
 	c->tid = (pid_t)syscall(SYS_gettid);
+	if (vm->pin != VMM_PIN_NONE) {
+		cpu_set_t one, *where = &vm->cpus;
+		if (vm->pin == VMM_PIN_ONE_TO_ONE) {
+			CPU_ZERO(&one);
+			CPU_SET(hk_cpulist_nth(&vm->cpus, c->id % (unsigned)CPU_COUNT(&vm->cpus)),
+			        &one);
+			where = &one;
+		}
+		/* Checked against our own affinity before the VM started. */
+		if (sched_setaffinity(0, sizeof(*where), where) < 0)
+			hk_warn("vCPU %u: sched_setaffinity: %s", c->id, strerror(errno));
+	}
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);

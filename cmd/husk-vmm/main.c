@@ -30,6 +30,9 @@ static void usage(FILE *f)
 	        "  --cmdline TEXT       appended to the kernel command line\n"
 	        "  --cpus N             vCPUs (default 1)\n"
 	        "  --memory MIB         guest memory in MiB (default 256)\n"
+	        "  --cpu-list LIST      pin the vCPU threads to these host CPUs (\"1,3-5\")\n"
+	        "  --pin set|one-to-one all vCPUs on the list (default), or vCPU i on its i-th "
+	        "CPU\n"
 	        "  --hugepages          back guest memory with huge pages\n"
 	        "  --console PATH       guest console output (default: stdout; \"none\" drops it)\n"
 	        "  --vsock UDS          virtio-vsock, host side on this Unix socket\n"
@@ -48,6 +51,8 @@ enum {
 	O_INITRD,
 	O_CMDLINE,
 	O_CPUS,
+	O_CPULIST,
+	O_PIN,
 	O_MEMORY,
 	O_HUGE,
 	O_CONSOLE,
@@ -72,6 +77,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 	        {"cmdline", required_argument, NULL, O_CMDLINE},
 	        {"cpus", required_argument, NULL, O_CPUS},
 	        {"memory", required_argument, NULL, O_MEMORY},
+	        {"cpu-list", required_argument, NULL, O_CPULIST},
+	        {"pin", required_argument, NULL, O_PIN},
 	        {"hugepages", no_argument, NULL, O_HUGE},
 	        {"console", required_argument, NULL, O_CONSOLE},
 	        {"vsock", required_argument, NULL, O_VSOCK},
@@ -111,6 +118,14 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 				return hk_err_set(err, 0, "--memory %s: want 16 to 1048576 MiB",
 				                  optarg);
 			cfg->mem_mib = v;
+			break;
+		case O_CPULIST:
+			cfg->cpu_list = optarg;
+			break;
+		case O_PIN:
+			if (strcmp(optarg, "set") != 0 && strcmp(optarg, "one-to-one") != 0)
+				return hk_err_set(err, 0, "--pin %s: set or one-to-one", optarg);
+			cfg->one_to_one = strcmp(optarg, "one-to-one") == 0;
 			break;
 		case O_HUGE:
 			cfg->hugepages = true;

@@ -14,6 +14,7 @@
 #include "cmd/husk-vmm/control.h"
 #include "cmd/husk-vmm/vmm.h"
 #include "lib/cleanup.h"
+#include "lib/cpulist.h"
 #include "lib/log.h"
 #include "vmm/loop.h"
 #include "vmm/virtio/blk.h"
@@ -156,6 +157,25 @@ static int exit_status(const struct vmm_ctx *x)
 	return 1;
 }
 
+/* vCPU pinning from --cpu-list/--pin, refused up front when the list
+ * names a CPU this process may not use (offline, or outside its cpuset). */
+static int set_placement(struct vmm_vm *vm, const struct vmm_config *cfg, hk_err **err)
+{
+	cpu_set_t mine, extra;
+
+	if (hk_cpulist_parse(cfg->cpu_list, &vm->cpus, err) < 0)
+		return hk_err_wrap(err, "--cpu-list");
+	if (sched_getaffinity(0, sizeof(mine), &mine) < 0)
+		return hk_err_set(err, errno, "sched_getaffinity");
+	CPU_XOR(&extra, &vm->cpus, &mine);
+	CPU_AND(&extra, &extra, &vm->cpus);
+	if (CPU_COUNT(&extra) > 0)
+		return hk_err_set(err, 0, "--cpu-list %s: CPU %d is not available here",
+		                  cfg->cpu_list, hk_cpulist_nth(&extra, 0));
+	vm->pin = cfg->one_to_one ? VMM_PIN_ONE_TO_ONE : VMM_PIN_SET;
+	return 0;
+}
+
 int vmm_run(const struct vmm_config *cfg, hk_err **err)
 {
 	struct vmm_ctx x = {.sig_fd = -1, .control.fd = -1};
@@ -185,6 +205,8 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 	                  err) < 0)
 		goto out_vm;
 	x.vm.start_us = cfg->t0_us;
+	if (cfg->cpu_list && set_placement(&x.vm, cfg, err) < 0)
+		goto out_vm;
 	if (vmm_legacy_register(&x.vm, err) < 0)
 		goto out_vm;
 	if (cfg->rng && add_virtio(&x, &virtio_rng_ops, NULL, err) < 0)

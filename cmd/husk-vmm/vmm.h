@@ -24,6 +24,8 @@ struct vmm_blk_cfg {
 struct vmm_config {
 	const char *kernel, *initrd, *cmdline_extra;
 	unsigned cpus;
+	const char *cpu_list; /* --cpu-list: where the vCPU threads may run */
+	bool one_to_one;      /* --pin one-to-one: vCPU i on the i-th CPU of the list */
 	uint64_t mem_mib;
 	bool hugepages;
 	const char *console;

@@ -138,3 +138,44 @@ wait_for() {
 	[ ! -e "$G/ctl.sock" ]
 	assert_nothing_leaked
 }
+
+# vcpu_cpus SOCKET: each vCPU thread's allowed CPUs, one line per vCPU.
+vcpu_cpus() {
+	local tids
+	tids=$(printf '{"cmd":"status"}\n' | socat -t 2 - "UNIX-CONNECT:$1" | jq -r '.vcpus[]')
+	for t in $tids; do
+		awk '/^Cpus_allowed_list:/ {print $2}' "/proc/$t/status"
+	done
+}
+
+@test "vCPU threads are pinned to --cpu-list, as a set or one-to-one" {
+	[ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs to tell the placements apart"
+	guest spin
+	"$VMM" --kernel "$G/spin.elf" --cpus 2 --cpu-list 1 --control "$G/a.sock" &
+	local a=$!
+	"$VMM" --kernel "$G/spin.elf" --cpus 2 --cpu-list 0-1 --pin one-to-one \
+		--control "$G/b.sock" &
+	local b=$!
+	wait_for "[ -S '$G/a.sock' ] && [ -S '$G/b.sock' ]" 10
+	# The vCPUs report their thread ids once they run.
+	wait_for "[ \$(vcpu_cpus '$G/a.sock' | wc -l) = 2 ] && [ \$(vcpu_cpus '$G/b.sock' | wc -l) = 2 ]" 10
+	run vcpu_cpus "$G/a.sock"
+	assert_output $'1\n1'
+	run vcpu_cpus "$G/b.sock"
+	assert_output $'0\n1'
+	kill -TERM $a $b
+	wait $a $b || true
+}
+
+@test "a --cpu-list naming CPUs that are not ours, or malformed, is refused" {
+	guest ok
+	run "$VMM" --kernel "$G/ok.elf" --cpu-list 1000
+	assert_failure 1
+	assert_output --partial "--cpu-list 1000: CPU 1000 is not available here"
+	run "$VMM" --kernel "$G/ok.elf" --cpu-list 2-1
+	assert_failure 1
+	assert_output --partial "bad element \`2-1\`"
+	run "$VMM" --kernel "$G/ok.elf" --pin sideways
+	assert_failure 1
+	assert_output --partial "--pin sideways: set or one-to-one"
+}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/cpulist.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -167,6 +168,28 @@ static int test_close_fds(void)
 	return 0;
 }
 
+static int test_cpulist(void)
+{
+	cpu_set_t set;
+	static const char *const bad[] = {"",   ",",  "1,",   ",1",    "3-1", "a",
+	                                  "1-", "-1", "1--2", "99999", "0x1", "1 ,2"};
+
+	CHECK(hk_cpulist_parse("1,3-5", &set, NULL) == 0);
+	CHECK(CPU_COUNT(&set) == 4 && CPU_ISSET(1, &set) && CPU_ISSET(5, &set) &&
+	      !CPU_ISSET(2, &set));
+	CHECK(hk_cpulist_nth(&set, 0) == 1 && hk_cpulist_nth(&set, 3) == 5);
+	CHECK(hk_cpulist_nth(&set, 4) == -1);
+	CHECK(hk_cpulist_parse("0", &set, NULL) == 0 && CPU_COUNT(&set) == 1);
+	for (size_t i = 0; i < HK_ARRAY_SIZE(bad); i++) {
+		cleanup_err hk_err *err = NULL;
+		if (hk_cpulist_parse(bad[i], &set, &err) == 0) {
+			printf("#   accepted `%s`\n", bad[i]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int main(void)
 {
 	RUN_TEST(test_error_wrap);
@@ -177,5 +200,6 @@ int main(void)
 	RUN_TEST(test_json_tree);
 	RUN_TEST(test_read_limit);
 	RUN_TEST(test_close_fds);
+	RUN_TEST(test_cpulist);
 	TAP_DONE();
 }
