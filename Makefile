@@ -66,7 +66,7 @@ $(B)/husk: $(HUSK_OBJ) $(B)/librt.a $(B)/liboci.a $(B)/libhk.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL)
 
-$(B)/husk-vmm: $(VMMD_OBJ) $(B)/libvmm.a $(B)/libhk.a
+$(B)/husk-vmm: $(VMMD_OBJ) $(B)/libvmm.a $(B)/liboci.a $(B)/libhk.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) -lpthread
 

@@ -29,6 +29,14 @@ int agent_selftest(const char *name);
  * way out (i8042 reset with reboot=k). Never returns. */
 void agent_poweroff(void) __attribute__((noreturn));
 
+/* The vsock server (server.c): serves the host until it asks for a
+ * shutdown; returns the status to power off with. */
+int agent_serve(void);
+
+/* Moves / from the initramfs onto a tmpfs, so that containers can
+ * pivot_root away from it (the initial rootfs cannot be pivoted). */
+int agent_switch_root(void);
+
 /* printf to the console with a trailing newline. */
 void agent_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

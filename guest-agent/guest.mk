@@ -4,10 +4,14 @@
 GUEST := $(B)/guest
 AGENT_SRC := $(wildcard guest-agent/*.c)
 
-$(GUEST)/husk-agent: $(AGENT_SRC) $(wildcard guest-agent/*.h) guest-agent/guest.mk
+# The agent shares lib/ (errors, JSON, protocol framing) and oci/ (the
+# config.json codec) with the host; static, with yajl, libseccomp, libcap.
+AGENT_LIBS := -l:libyajl_s.a -l:libseccomp.a -l:libcap.a
+$(GUEST)/husk-agent: $(AGENT_SRC) $(LIB_SRC) $(OCI_SRC) $(wildcard guest-agent/*.h lib/*.h oci/*.h) \
+                     guest-agent/guest.mk
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@ (static)")
-	$(Q)$(CC) $(HK_CFLAGS) -static -s -o $@ $(AGENT_SRC)
+	$(Q)$(CC) $(HK_CFLAGS) -static -s -o $@ $(AGENT_SRC) $(LIB_SRC) $(OCI_SRC) $(AGENT_LIBS)
 
 $(GUEST)/mkcpio: guest-agent/image/mkcpio.c
 	@mkdir -p $(@D)

@@ -78,12 +78,16 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (getpid() != 1)
 		agent_say("husk-agent: warning: not PID 1");
+	if (agent_switch_root() < 0)
+		rc = 1;
 	if (agent_mount_basics() < 0)
 		rc = 1;
 	agent_boot_timer();
 	agent_say(AGENT_READY_MARKER);
 	if (agent_cmdline_get("husk.selftest", name, sizeof(name)))
 		rc |= agent_selftest(name);
+	else
+		rc |= agent_serve();
 	agent_say("husk-agent: powering off (status %d)", rc);
 	agent_poweroff();
 }

@@ -1,4 +1,7 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -40,4 +43,54 @@ int agent_mount_basics(void)
 		}
 	}
 	return rc;
+}
+
+/* Copies the agent's binary to the new root: it is the only file the
+ * initramfs has that the guest still needs. */
+static int copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+	ssize_t n;
+
+	if (in < 0)
+		return -1;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	close(in);
+	close(out);
+	return n < 0 ? -1 : 0;
+}
+
+int agent_switch_root(void)
+{
+	static const char *const dirs[] = {"/dev", "/proc", "/sys", "/run", "/tmp", "/mnt"};
+	char p[64];
+
+	if (mkdir("/newroot", 0755) < 0 && errno != EEXIST)
+		goto fail;
+	if (mount("tmpfs", "/newroot", "tmpfs", 0, "mode=0755") < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(p, sizeof(p), "/newroot%s", dirs[i]);
+		if (mkdir(p, strcmp(dirs[i], "/tmp") == 0 ? 01777 : 0755) < 0)
+			goto fail;
+	}
+	if (copy_file("/init", "/newroot/init") < 0)
+		goto fail;
+	if (chdir("/newroot") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+	    chdir("/") < 0)
+		goto fail;
+	return 0;
+fail:
+	agent_say("husk-agent: switch to a tmpfs root: %s", strerror(errno));
+	return -1;
 }

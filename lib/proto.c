@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "lib/util.h"
@@ -23,6 +25,10 @@ const char *const hk_proto_methods[] = {
         HK_M_UPDATE_INTERFACES,
         HK_M_UPDATE_ROUTES,
         HK_M_SHUTDOWN,
+        HK_M_VERSION,
+        HK_M_OPEN_STREAM,
+        HK_M_STATE,
+        HK_M_PS,
         NULL,
 };
 
@@ -115,4 +121,59 @@ void hk_msg_free(struct hk_msg *m)
 {
 	hk_json_free(m->root);
 	m->root = NULL;
+}
+
+/* Reads exactly len bytes before the deadline. */
+static int read_full(int fd, void *buf, size_t len, uint64_t deadline_us, hk_err **err)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		int ms = -1;
+		if (deadline_us) {
+			uint64_t now = hk_now_us();
+			if (now >= deadline_us)
+				return hk_err_set(err, ETIMEDOUT, "agent reply");
+			ms = (int)((deadline_us - now + 999) / 1000);
+		}
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int r = poll(&pfd, 1, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return hk_err_set(err, errno, "poll");
+		if (r == 0)
+			continue;
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return hk_err_set(err, errno, "read");
+		if (n == 0)
+			return hk_err_set(err, ECONNRESET, "the agent closed the connection");
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int hk_frame_read_msg(int fd, int timeout_ms, struct hk_msg *m, hk_err **err)
+{
+	uint64_t deadline = timeout_ms < 0 ? 0 : hk_now_us() + (uint64_t)timeout_ms * 1000;
+	uint32_t n;
+
+	if (read_full(fd, &n, 4, deadline, err) < 0)
+		return -1;
+	n = ntohl(n);
+	if (n == 0 || n > HK_PROTO_MAX_FRAME)
+		return hk_err_set(err, EPROTO, "agent frame of %u bytes (1 to %u allowed)", n,
+		                  HK_PROTO_MAX_FRAME);
+	char *buf = malloc(n);
+	if (buf == NULL)
+		return hk_err_set(err, ENOMEM, "agent frame");
+	int r = read_full(fd, buf, n, deadline, err);
+	if (r == 0)
+		r = hk_msg_parse(buf, n, m, err);
+	free(buf);
+	return r;
 }

@@ -32,6 +32,24 @@
 #define HK_M_UPDATE_INTERFACES "update_interfaces"
 #define HK_M_UPDATE_ROUTES     "update_routes"
 #define HK_M_SHUTDOWN          "shutdown"
+/* Beyond DESIGN §5's list: the version handshake, naming a stdio stream
+ * (the first frame of a stream connection), the container's status and its
+ * processes (for `husk state` and `husk ps`). */
+#define HK_M_VERSION           "version"
+#define HK_M_OPEN_STREAM       "open_stream"
+#define HK_M_STATE             "state"
+#define HK_M_PS                "ps"
+
+/* Stream kinds named by open_stream {"process":P,"kind":K}; process is
+ * "init" for the container's process or the exec id. After the agent's
+ * reply the connection carries raw bytes: stdin host → guest (the host's
+ * shutdown(SHUT_WR) is the end of input), the others guest → host, and a
+ * tty stream both ways. */
+#define HK_STREAM_STDIN  "stdin"
+#define HK_STREAM_STDOUT "stdout"
+#define HK_STREAM_STDERR "stderr"
+#define HK_STREAM_TTY    "tty"
+#define HK_INIT_PROCESS  "init"
 
 extern const char *const hk_proto_methods[];
 
@@ -55,6 +73,11 @@ int hk_frame_split(const uint8_t *buf, size_t len, const uint8_t **payload, size
                    size_t *consumed, hk_err **err);
 /* Writes one frame (header and payload) to fd. */
 int hk_frame_write(int fd, const char *payload, size_t len, hk_err **err);
+
+/* Reads one frame from a blocking or non-blocking fd, waiting at most
+ * timeout_ms (-1: forever), and parses it as an envelope. A peer that
+ * closes before a whole frame is ECONNRESET. */
+int hk_frame_read_msg(int fd, int timeout_ms, struct hk_msg *m, hk_err **err);
 
 /* Parses and checks an envelope: id a non-negative integer, exactly one of
  * method (a known one) / result / error, types as documented. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -43,7 +44,13 @@ static void usage(FILE *f)
 	        "  --no-rng             no virtio-rng\n"
 	        "  --control PATH       control socket\n"
 	        "  --log FILE           log here instead of stderr; --log-format text|json\n"
-	        "  --debug              log debug lines\n");
+	        "  --debug              log debug lines\n\n"
+	        "container mode (what `husk create` runs):\n"
+	        "  --container ID       run the OCI bundle's container in the VM and leave with\n"
+	        "                       its status\n"
+	        "  --bundle DIR         the bundle (config.json)\n"
+	        "  --state-dir DIR      the container's state directory (sockets, share)\n"
+	        "  --ready-fd N         write \"ok PID\" or \"error MESSAGE\" here once created\n");
 }
 
 enum {
@@ -67,7 +74,13 @@ enum {
 	O_LOGFMT,
 	O_DEBUG,
 	O_HELP,
+	O_CONTAINER,
+	O_BUNDLE,
+	O_STATEDIR,
+	O_READYFD,
 };
+
+static struct vmm_container ctr = {.ready_fd = -1};
 
 static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **err)
 {
@@ -92,6 +105,10 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 	        {"log-format", required_argument, NULL, O_LOGFMT},
 	        {"debug", no_argument, NULL, O_DEBUG},
 	        {"help", no_argument, NULL, O_HELP},
+	        {"container", required_argument, NULL, O_CONTAINER},
+	        {"bundle", required_argument, NULL, O_BUNDLE},
+	        {"state-dir", required_argument, NULL, O_STATEDIR},
+	        {"ready-fd", required_argument, NULL, O_READYFD},
 	        {0},
 	};
 	uint64_t v;
@@ -173,6 +190,20 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 		case O_DEBUG:
 			cfg->debug = true;
 			break;
+		case O_CONTAINER:
+			ctr.id = optarg;
+			break;
+		case O_BUNDLE:
+			ctr.bundle = optarg;
+			break;
+		case O_STATEDIR:
+			ctr.state_dir = optarg;
+			break;
+		case O_READYFD:
+			if (hk_parse_u64(optarg, &v) < 0 || v < 3 || v > 1024)
+				return hk_err_set(err, 0, "--ready-fd %s: want 3 to 1024", optarg);
+			ctr.ready_fd = (int)v;
+			break;
 		case O_HELP:
 			usage(stdout);
 			exit(0);
@@ -185,6 +216,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 		return hk_err_set(err, 0, "unexpected argument `%s`", argv[optind]);
 	if (cfg->kernel == NULL)
 		return hk_err_set(err, 0, "--kernel is required");
+	if (ctr.id && (ctr.bundle == NULL || ctr.state_dir == NULL))
+		return hk_err_set(err, 0, "--container needs --bundle and --state-dir");
 	return 0;
 }
 
@@ -201,16 +234,40 @@ int main(int argc, char **argv)
 	if (t0)
 		(void)hk_parse_u64(t0, &cfg.t0_us);
 
-	/* Engines leak descriptors into runtimes; the monitor keeps only stdio. */
-	hk_close_fds_from(3, NULL, 0);
 	if (parse_args(argc, argv, &cfg, &err) < 0) {
 		fprintf(stderr, "husk-vmm: %s\n", err->msg);
 		return 1;
 	}
+	/* Engines leak descriptors into runtimes; the monitor keeps only stdio
+	 * and the pipe to `husk create`. */
+	hk_close_fds_from(3, &ctr.ready_fd, ctr.ready_fd >= 0 ? 1 : 0);
+	if (ctr.ready_fd >= 0 && hk_fd_set_cloexec(ctr.ready_fd, true, NULL) < 0)
+		return 1;
 	if (hk_log_open(cfg.log, cfg.log_json ? HK_LOG_JSON : HK_LOG_TEXT,
 	                cfg.debug ? HK_LOG_DEBUG : HK_LOG_INFO, &err) < 0) {
 		fprintf(stderr, "husk-vmm: %s\n", err->msg);
 		return 1;
+	}
+	if (ctr.id) {
+		status = vmm_container_run(&cfg, &ctr, &err);
+		if (status < 0) {
+			hk_error("%s", err->msg);
+			return 1;
+		}
+		if (status & 0x7f) {
+			/* Die by the container's signal, as shells and shims expect,
+			 * without a core dump of the monitor. */
+			struct rlimit no_core = {0, 0};
+			sigset_t one;
+			setrlimit(RLIMIT_CORE, &no_core);
+			signal(status & 0x7f, SIG_DFL);
+			sigemptyset(&one);
+			sigaddset(&one, status & 0x7f);
+			sigprocmask(SIG_UNBLOCK, &one, NULL);
+			raise(status & 0x7f);
+			return 128 + (status & 0x7f);
+		}
+		return (status >> 8) & 0xff;
 	}
 	status = vmm_run(&cfg, &err);
 	if (status < 0) {

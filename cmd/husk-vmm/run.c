@@ -191,13 +191,15 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	x.sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (x.sig_fd < 0) {
-		hk_err_set(err, errno, "signalfd");
-		goto out_loop;
+	if (!cfg->forward_signals) {
+		x.sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+		if (x.sig_fd < 0) {
+			hk_err_set(err, errno, "signalfd");
+			goto out_loop;
+		}
+		if (vmm_loop_add(&x.loop, x.sig_fd, EPOLLIN, on_signal, &x, err) < 0)
+			goto out_loop;
 	}
-	if (vmm_loop_add(&x.loop, x.sig_fd, EPOLLIN, on_signal, &x, err) < 0)
-		goto out_loop;
 	console = open_console(cfg->console, err);
 	if (console == -2)
 		goto out_loop;
@@ -265,6 +267,8 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 		goto out_vm;
 	if (vmm_vcpus_start(&x.vm, err) < 0)
 		goto out_stop;
+	if (cfg->on_start)
+		cfg->on_start(&x.vm, cfg->hook_arg);
 	if (vmm_loop_run(&x.loop, err) < 0)
 		goto out_stop;
 	status = exit_status(&x);
@@ -275,6 +279,8 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 	} else
 		hk_debug("%s", x.vm.exit_reason);
 out_stop:
+	if (cfg->on_start && cfg->on_stop)
+		cfg->on_stop(cfg->hook_arg);
 	vmm_vcpus_stop(&x.vm);
 	vmm_control_close(&x.control);
 out_vm:

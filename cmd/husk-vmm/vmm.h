@@ -7,6 +7,8 @@
 
 #include "lib/error.h"
 
+struct vmm_vm;
+
 #define VMM_MAX_FS  8
 #define VMM_MAX_BLK 8
 
@@ -41,6 +43,12 @@ struct vmm_config {
 	uint64_t t0_us; /* CLOCK_MONOTONIC when the caller exec'd us (benchmarks) */
 	const char *log;
 	bool log_json, debug;
+	/* A container's monitor (container.c): signals go to the container,
+	 * not to stopping the VM, and these run beside the VM. */
+	bool forward_signals;
+	void (*on_start)(struct vmm_vm *vm, void *arg);
+	void (*on_stop)(void *arg);
+	void *hook_arg;
 };
 
 /* "TAG=DIR[,ro]" and "FILE[,ro]". The strings stay owned by argv. */
@@ -50,5 +58,16 @@ int vmm_parse_blk(char *arg, struct vmm_blk_cfg *b, hk_err **err);
 /* Boots and runs the VM until it ends; returns the exit status (see
  * main.c), or -1 with err set when the VM could not be set up. */
 int vmm_run(const struct vmm_config *cfg, hk_err **err);
+
+/* Container mode (--container): the OCI bundle's container runs in the VM
+ * and the monitor is its process: it relays stdio, forwards signals, and
+ * exits with the container's status. */
+struct vmm_container {
+	const char *id, *bundle, *state_dir;
+	int ready_fd;
+};
+/* Sets the VM up for the container (share, config), runs it, and returns
+ * the wait(2)-style status to leave with, or -1 with err. */
+int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_err **err);
 
 #endif

@@ -35,7 +35,24 @@ int husk_cmd_vm(const struct husk_globals *g, int argc, char **argv, hk_err **er
 int husk_cmd_state(const struct husk_globals *g, int argc, char **argv, hk_err **err);
 int husk_cmd_delete(const struct husk_globals *g, int argc, char **argv, hk_err **err);
 int husk_cmd_list(const struct husk_globals *g, int argc, char **argv, hk_err **err);
-int husk_cmd_pending(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_create(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_start(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_run(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_kill(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_exec(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_ps(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_pause(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_resume(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_update(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+int husk_cmd_events(const struct husk_globals *g, int argc, char **argv, hk_err **err);
+
+struct rt_ctx;
+struct rt_info;
+struct hk_buf;
+void husk_ctx(const struct husk_globals *g, struct rt_ctx *c);
+/* Checks that argv[optind] is the one and last argument, a valid ID. */
+int husk_one_id(int argc, char **argv, hk_err **err);
+int husk_state_json(const struct rt_info *i, const char *id, bool pretty, struct hk_buf *b);
 
 /* Prints the usage of a verb; used by each verb's --help. */
 void husk_usage(const char *verb);

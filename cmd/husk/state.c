@@ -1,8 +1,4 @@
-/* husk state, list and delete: the verbs that read the state directory.
- * Until the runtime can create containers (the agent issue) the directory
- * is empty, and these answer as runc does for that: `state` and `delete`
- * of an unknown ID fail, `delete --force` of one succeeds (engines rely on
- * it), `list` shows nothing. */
+/* husk list: every container under --root, with its live status. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -12,90 +8,40 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "oci/spec.h"
+#include "lib/buf.h"
+#include "runtime/container.h"
 #include "runtime/state.h"
-
-static int one_id(int argc, char **argv, const char *verb, hk_err **err)
-{
-	if (optind + 1 != argc)
-		return hk_err_set(err, 0, "%s: expected exactly one container ID", verb);
-	return rt_id_check(argv[optind], err);
-}
-
-int husk_cmd_state(const struct husk_globals *g, int argc, char **argv, hk_err **err)
-{
-	struct oci_state *s = NULL;
-	cleanup_free char *json = NULL;
-
-	optind = 1;
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		husk_usage("state");
-		return 0;
-	}
-	if (one_id(argc, argv, "state", err) < 0 ||
-	    rt_state_load(g->root, argv[optind], &s, err) < 0)
-		return hk_err_wrap(err, "state");
-	int r = oci_write(&oci_state_type, s, true, &json, NULL, err);
-	oci_free(&oci_state_type, s);
-	if (r < 0)
-		return -1;
-	printf("%s\n", json);
-	return 0;
-}
-
-int husk_cmd_delete(const struct husk_globals *g, int argc, char **argv, hk_err **err)
-{
-	static const struct option opts[] = {
-	        {"force", no_argument, NULL, 'f'},
-	        {"help", no_argument, NULL, 'h'},
-	        {0},
-	};
-	bool force = false;
-	int c;
-
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
-		if (c == 'f')
-			force = true;
-		else if (c == 'h') {
-			husk_usage("delete");
-			return 0;
-		} else
-			return hk_err_set(err, 0, "delete: bad flag `%s`", argv[optind - 1]);
-	}
-	if (one_id(argc, argv, "delete", err) < 0)
-		return hk_err_wrap(err, "delete");
-	const char *id = argv[optind];
-	if (!rt_exists(g->root, id)) {
-		if (force)
-			return 0; /* nothing to delete: what shims expect after a failed create */
-		return hk_err_set(err, 0, "delete: container `%s` does not exist", id);
-	}
-	return hk_err_set(err, 0,
-	                  "delete: not yet supported by this husk build for an existing "
-	                  "container (it needs the microVM runtime)");
-}
 
 struct list_out {
 	bool json, quiet;
 	unsigned n;
+	struct rt_ctx ctx;
 };
 
 static int print_one(const struct oci_state *s, void *arg)
 {
 	struct list_out *o = arg;
+	struct rt_info i;
+	cleanup_err hk_err *err = NULL;
 
-	if (o->quiet)
+	if (o->quiet) {
 		printf("%s\n", s->id);
-	else if (o->json) {
-		printf("%s{\"id\":", o->n ? "," : "");
-		hk_json_fputs(stdout, s->id);
-		printf(",\"pid\":%lld,\"status\":", (long long)s->pid.v);
-		hk_json_fputs(stdout, s->status);
-		printf(",\"bundle\":");
-		hk_json_fputs(stdout, s->bundle);
-		printf("}");
-	} else
-		printf("%-12s %-8lld %-10s %s\n", s->id, (long long)s->pid.v, s->status, s->bundle);
+		o->n++;
+		return 0;
+	}
+	if (rt_info(&o->ctx, s->id, &i, &err) < 0)
+		return 0; /* deleted meanwhile */
+	if (o->json) {
+		cleanup_buf struct hk_buf b = {0};
+		husk_state_json(&i, s->id, false, &b);
+		if (hk_buf_done(&b, NULL) == 0)
+			printf("%s%s", o->n ? "," : "", b.s);
+	} else {
+		bool stopped = strcmp(i.status, "stopped") == 0;
+		printf("%-12s %-8d %-10s %-40s %-30s %s\n", s->id, stopped ? 0 : (int)i.pid,
+		       i.status, i.bundle, i.created, "root");
+	}
+	rt_info_free(&i);
 	o->n++;
 	return 0;
 }
@@ -111,6 +57,7 @@ int husk_cmd_list(const struct husk_globals *g, int argc, char **argv, hk_err **
 	struct list_out o = {0};
 	int c;
 
+	husk_ctx(g, &o.ctx);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+f:qh", opts, NULL)) != -1) {
 		if (c == 'f' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "table") == 0))
@@ -126,7 +73,8 @@ int husk_cmd_list(const struct husk_globals *g, int argc, char **argv, hk_err **
 			                  argv[optind - 1]);
 	}
 	if (!o.json && !o.quiet)
-		printf("%-12s %-8s %-10s %s\n", "ID", "PID", "STATUS", "BUNDLE");
+		printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE",
+		       "CREATED", "OWNER");
 	if (o.json)
 		printf("[");
 	if (rt_state_each(g->root, print_one, &o, err) < 0)

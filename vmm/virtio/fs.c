@@ -55,12 +55,14 @@ static void child(const char *daemon, const char *dir, bool readonly, const char
 	}
 	/* virtiofsd reports a closed socket as an error on the way out: keep its
 	 * chatter out of the console unless we are debugging. */
-	if (!quiet_ok) {
-		int null = open("/dev/null", O_WRONLY);
-		if (null >= 0) {
-			dup2(null, STDOUT_FILENO);
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		/* In a container's monitor, stdio is the container's: never hold
+		 * or write to it. */
+		dup2(null, STDIN_FILENO);
+		dup2(quiet_ok ? STDERR_FILENO : null, STDOUT_FILENO);
+		if (!quiet_ok)
 			dup2(null, STDERR_FILENO);
-		}
 	}
 	hk_close_fds_from(3, NULL, 0);
 	snprintf(src, sizeof(src), "source=%s", dir);

@@ -1,0 +1,416 @@
+/* husk-vmm as a container's process. Before the VM: a private mount
+ * namespace in which the bundle's rootfs and the sources of its bind
+ * mounts are gathered under one directory for virtiofsd (they vanish with
+ * the monitor, so a crash leaves no mounts behind), and config.json
+ * rewritten to name them as the guest sees them. Beside the VM: a thread
+ * that creates the container through the agent, tells `husk create` it is
+ * ready, relays stdio and signals, waits for the exit, and ends the VM.
+ * The monitor then leaves with the container's status. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cmd/husk-vmm/vmm.h"
+#include "lib/agent_client.h"
+#include "lib/buf.h"
+#include "lib/cleanup.h"
+#include "lib/log.h"
+#include "lib/relay.h"
+#include "lib/util.h"
+#include "oci/spec.h"
+#include "vmm/vm.h"
+
+#define GUEST_SHARE   "/run/husk/share"
+#define AGENT_TIMEOUT 300000 /* ms: a guest boots in seconds, in the lab in more */
+
+/* Signals the monitor passes on to the container, as if it were the
+ * container's process. */
+static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGTERM, SIGALRM};
+
+struct cstate {
+	const struct vmm_container *c;
+	struct vmm_vm *vm;
+	char uds[PATH_MAX];
+	char *config;
+	bool terminal;
+	pthread_t thread;
+	bool started;
+	int stop_fd;
+	int sig_fd;
+	int ready_fd;
+	bool have_status;
+	int status;     /* wait(2) style */
+	bool failed;    /* create failed: leave with 1 */
+	struct termios saved;
+	bool restore_tty;
+};
+
+/* ---- before the VM ------------------------------------------------------ */
+
+static bool is_bind(const struct oci_mount *m)
+{
+	if (m->type && strcmp(m->type, "bind") == 0)
+		return true;
+	for (size_t i = 0; i < m->options.n; i++)
+		if (strcmp(m->options.v[i], "bind") == 0 || strcmp(m->options.v[i], "rbind") == 0)
+			return true;
+	return false;
+}
+
+static bool has_option(const struct oci_mount *m, const char *o)
+{
+	for (size_t i = 0; i < m->options.n; i++)
+		if (strcmp(m->options.v[i], o) == 0)
+			return true;
+	return false;
+}
+
+/* Binds src at dst (created as a file or directory like src), read-only
+ * if asked: the guest is hostile and must not write what it may only read. */
+static int share_one(const char *src, const char *dst, bool rec, bool ro, hk_err **err)
+{
+	struct stat st;
+
+	if (stat(src, &st) < 0)
+		return hk_err_set(err, errno, "`%s`", src);
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir(dst, 0755) < 0 && errno != EEXIST)
+			return hk_err_set(err, errno, "mkdir `%s`", dst);
+	} else {
+		int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return hk_err_set(err, errno, "create `%s`", dst);
+		close(fd);
+	}
+	if (mount(src, dst, NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
+		return hk_err_set(err, errno, "bind `%s`", src);
+	if (ro && mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		return hk_err_set(err, errno, "read-only `%s`", src);
+	return 0;
+}
+
+static int prepare_share(struct cstate *s, struct oci_spec *spec, const char *share,
+                         hk_err **err)
+{
+	char path[PATH_MAX + 32];
+	cleanup_free char *root = NULL;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return hk_err_set(err, errno, "the monitor's mount namespace");
+	if (mkdir(share, 0700) < 0 && errno != EEXIST)
+		return hk_err_set(err, errno, "mkdir `%s`", share);
+	if (mount("tmpfs", share, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0)
+		return hk_err_set(err, errno, "mount the share `%s`", share);
+	if (spec->root == NULL || spec->root->path == NULL)
+		return hk_err_set(err, EINVAL, "root.path: missing");
+	if (spec->root->path[0] == '/')
+		root = strdup(spec->root->path);
+	else if (asprintf(&root, "%s/%s", s->c->bundle, spec->root->path) < 0)
+		root = NULL;
+	if (root == NULL)
+		return hk_err_set(err, ENOMEM, "root.path");
+	snprintf(path, sizeof(path), "%s/rootfs", share);
+	bool ro = spec->root->readonly.set && spec->root->readonly.v;
+	if (share_one(root, path, true, ro, err) < 0)
+		return hk_err_wrap(err, "root.path");
+	free(spec->root->path);
+	spec->root->path = strdup(GUEST_SHARE "/rootfs");
+	for (size_t i = 0; i < spec->mounts.n; i++) {
+		struct oci_mount *m = &spec->mounts.v[i];
+		cleanup_free char *src = NULL;
+		if (!is_bind(m) || m->source == NULL)
+			continue;
+		if (m->source[0] == '/')
+			src = strdup(m->source);
+		else if (asprintf(&src, "%s/%s", s->c->bundle, m->source) < 0)
+			src = NULL;
+		if (src == NULL)
+			return hk_err_set(err, ENOMEM, "mounts[%zu]", i);
+		struct stat st;
+		/* Devices and sockets cannot cross virtio-fs usefully: the guest
+		 * has its own /dev. */
+		if (stat(src, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+			hk_warn("mounts[%zu]: `%s` is not a file or directory; not shared", i, src);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/m%zu", share, i);
+		if (share_one(src, path, has_option(m, "rbind"), has_option(m, "ro"), err) < 0)
+			return hk_err_wrap(err, "mounts[%zu]", i);
+		free(m->source);
+		if (asprintf(&m->source, GUEST_SHARE "/m%zu", i) < 0)
+			return hk_err_set(err, ENOMEM, "mounts[%zu]", i);
+	}
+	/* Host hooks are the runtime's business; the guest gets the rest. */
+	return 0;
+}
+
+/* ---- beside the VM ------------------------------------------------------ */
+
+static void ready(struct cstate *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ready(struct cstate *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (s->ready_fd < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	(void)hk_write_all(s->ready_fd, line, strlen(line), NULL);
+	close(s->ready_fd);
+	s->ready_fd = -1;
+}
+
+static int call(struct hk_agent *a, const char *m, const char *params, int ms, hk_err **err)
+{
+	struct hk_msg r;
+	if (hk_agent_call(a, m, params, ms, &r, err) < 0)
+		return -1;
+	hk_msg_free(&r);
+	return 0;
+}
+
+static void forward_signal(struct cstate *s, struct hk_agent *side, int sig)
+{
+	cleanup_err hk_err *err = NULL;
+	char p[64];
+
+	if (side->fd < 0 && hk_agent_open(side, s->uds, 5000, &err) < 0) {
+		hk_warn("signal %d: %s", sig, err->msg);
+		return;
+	}
+	snprintf(p, sizeof(p), "{\"signal\":%d}", sig);
+	if (call(side, HK_M_SIGNAL_PROCESS, p, 5000, &err) < 0)
+		hk_debug("signal %d: %s", sig, err->msg);
+}
+
+static void resize(struct cstate *s, struct hk_agent *side)
+{
+	cleanup_err hk_err *err = NULL;
+	struct winsize ws;
+	char p[96];
+
+	if (!s->terminal || ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_col == 0)
+		return;
+	if (side->fd < 0 && hk_agent_open(side, s->uds, 5000, &err) < 0)
+		return;
+	snprintf(p, sizeof(p), "{\"width\":%u,\"height\":%u}", ws.ws_col, ws.ws_row);
+	if (call(side, HK_M_RESIZE_TTY, p, 5000, &err) < 0)
+		hk_debug("resize: %s", err->msg);
+}
+
+static int open_streams(struct cstate *s, int st[4], hk_err **err)
+{
+	static const char *const kinds[] = {HK_STREAM_STDIN, HK_STREAM_STDOUT, HK_STREAM_STDERR};
+	if (s->terminal) {
+		st[3] = hk_agent_stream(s->uds, HK_INIT_PROCESS, HK_STREAM_TTY, AGENT_TIMEOUT, err);
+		return st[3] < 0 ? -1 : 0;
+	}
+	for (int i = 0; i < 3; i++) {
+		st[i] = hk_agent_stream(s->uds, HK_INIT_PROCESS, kinds[i], AGENT_TIMEOUT, err);
+		if (st[i] < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct sigctx {
+	struct cstate *s;
+	struct hk_agent *side;
+};
+
+static void on_signal(int sig, void *arg)
+{
+	struct sigctx *c = arg;
+	if (sig == SIGWINCH)
+		resize(c->s, c->side);
+	else
+		forward_signal(c->s, c->side, sig);
+}
+
+static void *container_thread(void *arg)
+{
+	struct cstate *s = arg;
+	struct hk_agent ctl = {.fd = -1}, side = {.fd = -1};
+	cleanup_err hk_err *err = NULL;
+	cleanup_buf struct hk_buf p = {0};
+	int st[4] = {-1, -1, -1, -1};
+	struct hk_msg reply;
+	struct sigctx sc = {s, &side};
+
+	if (open_streams(s, st, &err) < 0 || hk_agent_open(&ctl, s->uds, AGENT_TIMEOUT, &err) < 0)
+		goto fail;
+	hk_buf_printf(&p, "{\"id\":");
+	hk_buf_jstr(&p, s->c->id);
+	hk_buf_printf(&p, ",\"config\":");
+	hk_buf_jstr(&p, s->config);
+	hk_buf_printf(&p, "}");
+	if (hk_buf_done(&p, &err) < 0 ||
+	    hk_agent_call(&ctl, HK_M_CREATE_CONTAINER, p.s, AGENT_TIMEOUT, &reply, &err) < 0)
+		goto fail;
+	const hk_json *pid = hk_json_get(reply.result, "pid");
+	ready(s, "ok %s\n", pid && pid->type == HJ_NUMBER ? pid->s : "0");
+	hk_msg_free(&reply);
+	resize(s, &side);
+
+	/* Ask for the exit now; the answer arrives when init ends. */
+	if (hk_relay_ask_wait(ctl.fd, HK_INIT_PROCESS, &err) < 0)
+		goto fail;
+	struct hk_relay rl = {
+	        .terminal = s->terminal,
+	        .in = STDIN_FILENO,
+	        .out = STDOUT_FILENO,
+	        .err = STDERR_FILENO,
+	        .stream = {st[0], st[1], st[2], st[3]},
+	        .wait_fd = ctl.fd,
+	        .sig_fd = s->sig_fd,
+	        .stop_fd = s->stop_fd,
+	        .on_signal = on_signal,
+	        .arg = &sc,
+	};
+	int r = hk_relay_run(&rl, &s->status, &err);
+	for (int i = 0; i < 4; i++)
+		st[i] = rl.stream[i];
+	if (r < 0)
+		goto fail;
+	if (r > 0)
+		goto out;
+	s->have_status = true;
+	if (call(&ctl, HK_M_SHUTDOWN, NULL, 5000, &err) < 0)
+		hk_debug("shutdown: %s", err->msg);
+	vmm_vm_exit(s->vm, VMM_EXIT_RESET, "the container exited");
+	goto out;
+fail:
+	if (s->ready_fd >= 0) {
+		ready(s, "error %s\n", err ? err->msg : "unknown error");
+		s->failed = true;
+	} else
+		hk_error("%s", err ? err->msg : "the agent connection failed");
+	vmm_vm_exit(s->vm, VMM_EXIT_DEVICE, "container: %s", err ? err->msg : "failed");
+out:
+	for (int i = 0; i < 4; i++)
+		if (st[i] >= 0)
+			close(st[i]);
+	hk_agent_close(&ctl);
+	hk_agent_close(&side);
+	return NULL;
+}
+
+static void on_start(struct vmm_vm *vm, void *arg)
+{
+	struct cstate *s = arg;
+	s->vm = vm;
+	if (pthread_create(&s->thread, NULL, container_thread, s) == 0)
+		s->started = true;
+	else
+		vmm_vm_exit(vm, VMM_EXIT_DEVICE, "container: cannot start its thread");
+}
+
+static void on_stop(void *arg)
+{
+	struct cstate *s = arg;
+	uint64_t one = 1;
+	if (!s->started)
+		return;
+	(void)!write(s->stop_fd, &one, sizeof(one));
+	pthread_join(s->thread, NULL);
+	s->started = false;
+}
+
+int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_err **err)
+{
+	struct cstate s = {.c = c, .ready_fd = c->ready_fd, .stop_fd = -1, .sig_fd = -1};
+	struct oci_spec *spec = NULL;
+	char path[PATH_MAX], share[PATH_MAX];
+	size_t len;
+	int rc = -1;
+	sigset_t sigs;
+
+	snprintf(path, sizeof(path), "%s/config.json", c->bundle);
+	if (oci_spec_load(path, &spec, err) < 0)
+		goto out;
+	if (spec->process == NULL) {
+		hk_err_set(err, EINVAL, "config.json: process: missing");
+		goto out;
+	}
+	s.terminal = spec->process->terminal.set && spec->process->terminal.v;
+	snprintf(share, sizeof(share), "%s/share", c->state_dir);
+	if (prepare_share(&s, spec, share, err) < 0 ||
+	    oci_write(&oci_spec_type, spec, false, &s.config, &len, err) < 0)
+		goto out;
+	snprintf(s.uds, sizeof(s.uds), "%s/vsock.sock", c->state_dir);
+	cfg->vsock_uds = s.uds;
+	snprintf(cfg->fs[0].tag, sizeof(cfg->fs[0].tag), "husk");
+	cfg->fs[0].dir = share;
+	cfg->fs[0].readonly = false;
+	cfg->nfs = 1;
+
+	sigemptyset(&sigs);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&sigs, forwarded[i]);
+	sigaddset(&sigs, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	s.sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	s.stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (s.sig_fd < 0 || s.stop_fd < 0) {
+		hk_err_set(err, errno, "signalfd");
+		goto out;
+	}
+	/* A terminal passes bytes untouched: the guest's pty does the line
+	 * discipline, as the container's own terminal. */
+	if (s.terminal && tcgetattr(STDIN_FILENO, &s.saved) == 0) {
+		struct termios raw = s.saved;
+		cfmakeraw(&raw);
+		if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
+			s.restore_tty = true;
+	}
+	cfg->forward_signals = true;
+	cfg->on_start = on_start;
+	cfg->on_stop = on_stop;
+	cfg->hook_arg = &s;
+	int vs = vmm_run(cfg, err);
+	if (s.restore_tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &s.saved);
+	if (vs < 0) {
+		ready(&s, "error %s\n", (*err)->msg);
+		goto out;
+	}
+	if (s.failed) {
+		rc = 1 << 8;
+	} else if (s.have_status) {
+		rc = s.status;
+	} else {
+		/* The VM ended before the container did: a panic, a kill. */
+		ready(&s, "error the VM ended before the container was created (status %d)\n", vs);
+		hk_error("the VM ended before the container exited (monitor status %d)", vs);
+		rc = (vs & 0xff) << 8;
+	}
+out:
+	if (s.sig_fd >= 0)
+		close(s.sig_fd);
+	if (s.stop_fd >= 0)
+		close(s.stop_fd);
+	if (s.ready_fd >= 0 && rc < 0)
+		ready(&s, "error %s\n", *err ? (*err)->msg : "set-up failed");
+	free(s.config);
+	oci_spec_free(spec);
+	return rc;
+}

@@ -1,0 +1,646 @@
+#include "runtime/container.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/cleanup.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "runtime/guestcfg.h"
+#include "runtime/hooks.h"
+#include "runtime/state.h"
+
+#define READY_TIMEOUT_MS 300000
+
+static int dir_of(const struct rt_ctx *g, const char *id, char *out, size_t len, hk_err **err)
+{
+	if (rt_id_check(id, err) < 0)
+		return -1;
+	if ((size_t)snprintf(out, len, "%s/%s", g->root, id) >= len)
+		return hk_err_set(err, ENAMETOOLONG, "state directory of `%s`", id);
+	return 0;
+}
+
+int rt_vsock_path(const struct rt_ctx *g, const char *id, char *out, size_t len)
+{
+	return snprintf(out, len, "%s/%s/vsock.sock", g->root, id) < (int)len ? 0 : -1;
+}
+
+int rt_agent_open(const struct rt_ctx *g, const char *id, struct hk_agent *a, hk_err **err)
+{
+	char uds[PATH_MAX];
+	if (rt_vsock_path(g, id, uds, sizeof(uds)) < 0)
+		return hk_err_set(err, ENAMETOOLONG, "vsock socket of `%s`", id);
+	if (hk_agent_open(a, uds, 10000, err) < 0)
+		return hk_err_wrap(err, "container `%s`", id);
+	return 0;
+}
+
+/* The start time of pid (field 22 of /proc/PID/stat), 0 when it is gone
+ * or a zombie: a dead monitor's pid may be reused by anything. */
+static unsigned long long start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if (p == NULL || p[1] != ' ')
+		return 0;
+	char state = p[2];
+	if (state == 'Z' || state == 'X')
+		return 0;
+	/* After ")": state is field 3; starttime is field 22. */
+	p += 2;
+	for (int f = 3; f < 22 && p; f++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	return p ? strtoull(p, NULL, 10) : 0;
+}
+
+static int write_state(const char *dir, const char *id, const char *status, pid_t pid,
+                       const char *bundle, const struct oci_spec *spec, char **json_out,
+                       hk_err **err)
+{
+	struct oci_state st = {
+	        .oci_version = (char *)"1.2.0",
+	        .id = (char *)id,
+	        .status = (char *)status,
+	        .pid = {.set = true, .v = pid},
+	        .bundle = (char *)bundle,
+	};
+	cleanup_free char *json = NULL, *path = NULL;
+	size_t len;
+
+	if (spec)
+		st.annotations = spec->annotations;
+	if (oci_write(&oci_state_type, &st, false, &json, &len, err) < 0)
+		return -1;
+	if (asprintf(&path, "%s/state.json", dir) < 0)
+		return hk_err_set(err, ENOMEM, "state");
+	if (hk_write_file_atomic(path, json, len, 0600, err) < 0)
+		return -1;
+	if (json_out)
+		*json_out = hk_steal_ptr(json);
+	return 0;
+}
+
+static int write_extra(const char *dir, pid_t pid, hk_err **err)
+{
+	char path[PATH_MAX + 16], created[40];
+	cleanup_buf struct hk_buf b = {0};
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S", &tm);
+	hk_buf_printf(&b, "{\"created\":\"%s.%09ldZ\",\"start_time\":%llu}\n", created,
+	              ts.tv_nsec, start_time(pid));
+	if (hk_buf_done(&b, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/husk.json", dir);
+	return hk_write_file_atomic(path, b.s, b.len, 0600, err);
+}
+
+/* Removes the state directory and what husk put in it (never more: a
+ * directory we did not make is left with a warning). */
+static void remove_state(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno == EISDIR &&
+			    unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0)
+				hk_warn("remove `%s/%s`: %s", dir, de->d_name, strerror(errno));
+		}
+		closedir(d);
+	}
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		hk_warn("remove `%s`: %s", dir, strerror(errno));
+}
+
+/* Sends fd to the engine's console socket, as runc does: SCM_RIGHTS with
+ * the name of the terminal as the data. */
+static int send_console(const char *path, int fd, hk_err **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	cleanup_close int s = -1;
+	char name[] = "/dev/ptmx";
+	char ctl[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+	                     .msg_controllen = sizeof(ctl)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return hk_err_set(err, ENAMETOOLONG, "console socket `%s`", path);
+	strcpy(sa.sun_path, path);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return hk_err_set(err, errno, "console socket `%s`", path);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(s, &msg, MSG_NOSIGNAL) < 0)
+		return hk_err_set(err, errno, "console socket `%s`: send", path);
+	return 0;
+}
+
+static int open_pty(int *master, int *slave, hk_err **err)
+{
+	char name[64];
+	*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*master < 0 || grantpt(*master) < 0 || unlockpt(*master) < 0 ||
+	    ptsname_r(*master, name, sizeof(name)) != 0)
+		return hk_err_set(err, errno, "open a pty");
+	*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*slave < 0)
+		return hk_err_set(err, errno, "open `%s`", name);
+	return 0;
+}
+
+/* Reads husk-vmm's one line: "ok PID" or "error MESSAGE". */
+static int read_ready(int fd, pid_t child, hk_err **err)
+{
+	char line[1100];
+	size_t n = 0;
+	uint64_t deadline = hk_now_us() + (uint64_t)READY_TIMEOUT_MS * 1000;
+
+	while (n < sizeof(line) - 1) {
+		uint64_t now = hk_now_us();
+		if (now >= deadline)
+			return hk_err_set(err, ETIMEDOUT, "the VM did not come up in %d s",
+			                  READY_TIMEOUT_MS / 1000);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int r = poll(&p, 1, (int)((deadline - now) / 1000) + 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			continue;
+		ssize_t k = read(fd, line + n, sizeof(line) - 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		if (memchr(line, '\n', n))
+			break;
+	}
+	line[n] = '\0';
+	char *nl = strchr(line, '\n');
+	if (nl)
+		*nl = '\0';
+	if (strncmp(line, "ok", 2) == 0)
+		return 0;
+	if (strncmp(line, "error ", 6) == 0)
+		return hk_err_set(err, 0, "%s", line + 6);
+	int st = 0;
+	waitpid(child, &st, 0);
+	return hk_err_set(err, 0, "husk-vmm ended during create (%s %d)",
+	                  WIFSIGNALED(st) ? "signal" : "status",
+	                  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+}
+
+int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm, hk_err **err)
+{
+	char dir[PATH_MAX], bundle[PATH_MAX], cfgpath[PATH_MAX + 16];
+	struct oci_spec *spec = NULL;
+	struct rt_guest guest;
+	int ready[2] = {-1, -1}, master = -1, slave = -1;
+	pid_t pid = -1;
+	bool made_dir = false;
+	cleanup_free char *state_json = NULL;
+
+	*vmm = -1;
+	if (dir_of(g, o->id, dir, sizeof(dir), err) < 0)
+		return -1;
+	if (realpath(o->bundle, bundle) == NULL)
+		return hk_err_set(err, errno, "bundle `%s`", o->bundle);
+	snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", bundle);
+	if (oci_spec_load(cfgpath, &spec, err) < 0)
+		return -1;
+	bool terminal = spec->process && spec->process->terminal.set && spec->process->terminal.v;
+	if (spec->process == NULL) {
+		hk_err_set(err, EINVAL, "config.json: process: missing");
+		goto fail;
+	}
+	if (terminal && o->console_socket == NULL && !o->foreground) {
+		hk_err_set(err, 0, "cannot allocate tty if husk will detach without setting console "
+		                   "socket");
+		goto fail;
+	}
+	if (!terminal && o->console_socket) {
+		hk_err_set(err, 0, "cannot use console socket if husk will not detach or allocate tty");
+		goto fail;
+	}
+	if (rt_guest_config(spec, &guest, err) < 0)
+		goto fail;
+	if (hk_mkdir_p(g->root, 0711, err) < 0)
+		goto fail;
+	if (mkdir(dir, 0711) < 0) {
+		if (errno == EEXIST)
+			hk_err_set(err, EEXIST, "container with id exists: %s", o->id);
+		else
+			hk_err_set(err, errno, "state directory `%s`", dir);
+		goto fail;
+	}
+	made_dir = true;
+	if (write_state(dir, o->id, "creating", 0, bundle, spec, NULL, err) < 0)
+		goto fail;
+	if (pipe2(ready, O_CLOEXEC) < 0) {
+		hk_err_set(err, errno, "pipe");
+		goto fail;
+	}
+	if (terminal && o->console_socket && open_pty(&master, &slave, err) < 0)
+		goto fail;
+
+	char logpath[PATH_MAX + 16], console[PATH_MAX + 16], cpus[16], mem[24];
+	if (g->log)
+		snprintf(logpath, sizeof(logpath), "%s", g->log);
+	else
+		snprintf(logpath, sizeof(logpath), "%s/vmm.log", dir);
+	snprintf(console, sizeof(console), "%s/console.log", dir);
+	snprintf(cpus, sizeof(cpus), "%u", guest.vcpus);
+	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)guest.memory_mib);
+	const char *argv[] = {
+	        guest.vmm, "--kernel", guest.kernel, "--initrd", guest.initrd, "--cpus", cpus,
+	        "--memory", mem, "--container", o->id, "--bundle", bundle, "--state-dir", dir,
+	        "--ready-fd", "3", "--console", console, "--log", logpath, "--log-format",
+	        g->log_json ? "json" : "text", g->debug ? "--debug" : NULL, NULL,
+	};
+	pid = fork();
+	if (pid < 0) {
+		hk_err_set(err, errno, "fork");
+		goto fail;
+	}
+	if (pid == 0) {
+		if (slave >= 0) {
+			setsid();
+			ioctl(slave, TIOCSCTTY, 0);
+			for (int i = 0; i < 3; i++)
+				dup2(slave, i);
+		}
+		if (dup2(ready[1], 3) < 0)
+			_exit(127);
+		execv(guest.vmm, (char *const *)argv);
+		fprintf(stderr, "husk: exec `%s`: %s\n", guest.vmm, strerror(errno));
+		_exit(127);
+	}
+	*vmm = pid;
+	close(ready[1]);
+	ready[1] = -1;
+	if (slave >= 0)
+		close(slave);
+	slave = -1;
+	if (master >= 0) {
+		int r = send_console(o->console_socket, master, err);
+		close(master);
+		master = -1;
+		if (r < 0)
+			goto fail;
+	}
+	if (read_ready(ready[0], pid, err) < 0)
+		goto fail;
+	close(ready[0]);
+	ready[0] = -1;
+	if (write_state(dir, o->id, "created", pid, bundle, spec, &state_json, err) < 0 ||
+	    write_extra(dir, pid, err) < 0)
+		goto fail;
+	/* prestart (deprecated, still what Docker uses) and createRuntime
+	 * run on the host once the runtime environment exists. */
+	if (spec->hooks && (rt_hooks_run(&spec->hooks->prestart, "prestart", state_json, err) < 0 ||
+	                    rt_hooks_run(&spec->hooks->create_runtime, "createRuntime", state_json,
+	                                 err) < 0))
+		goto fail;
+	if (o->pid_file) {
+		char v[24];
+		int n = snprintf(v, sizeof(v), "%d", (int)pid);
+		if (hk_write_file_atomic(o->pid_file, v, (size_t)n, 0644, err) < 0)
+			goto fail;
+	}
+	oci_spec_free(spec);
+	rt_guest_free(&guest);
+	return 0;
+fail:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		*vmm = -1;
+	}
+	for (int i = 0; i < 2; i++)
+		if (ready[i] >= 0)
+			close(ready[i]);
+	if (master >= 0)
+		close(master);
+	if (slave >= 0)
+		close(slave);
+	if (made_dir)
+		remove_state(dir);
+	oci_spec_free(spec);
+	rt_guest_free(&guest);
+	return -1;
+}
+
+static int read_extra(const char *dir, char *created, size_t clen, unsigned long long *start)
+{
+	char path[PATH_MAX + 16];
+	cleanup_free char *buf = NULL;
+	size_t len;
+	cleanup_json hk_json *j = NULL;
+
+	snprintf(path, sizeof(path), "%s/husk.json", dir);
+	if (hk_read_file(path, 65536, &buf, &len, NULL) < 0 ||
+	    hk_json_parse(buf, len, NULL, &j, NULL) < 0)
+		return -1;
+	const hk_json *c = hk_json_get(j, "created"), *s = hk_json_get(j, "start_time");
+	if (c && c->type == HJ_STRING)
+		snprintf(created, clen, "%s", c->s);
+	if (s && s->type == HJ_NUMBER)
+		*start = strtoull(s->s, NULL, 10);
+	return 0;
+}
+
+int rt_info(const struct rt_ctx *g, const char *id, struct rt_info *info, hk_err **err)
+{
+	char dir[PATH_MAX];
+	unsigned long long start = 0;
+
+	memset(info, 0, sizeof(*info));
+	if (dir_of(g, id, dir, sizeof(dir), err) < 0 || rt_state_load(g->root, id, &info->state, err) < 0)
+		return -1;
+	info->pid = info->state->pid.set ? (pid_t)info->state->pid.v : 0;
+	snprintf(info->bundle, sizeof(info->bundle), "%s", info->state->bundle ? info->state->bundle : "");
+	snprintf(info->status, sizeof(info->status), "%s", info->state->status);
+	if (strcmp(info->status, "creating") == 0)
+		return 0;
+	read_extra(dir, info->created, sizeof(info->created), &start);
+	if (info->pid <= 0 || start == 0 || start_time(info->pid) != start) {
+		snprintf(info->status, sizeof(info->status), "stopped");
+		return 0;
+	}
+	struct hk_agent a;
+	struct hk_msg r;
+	cleanup_err hk_err *e2 = NULL;
+	char uds[PATH_MAX];
+	rt_vsock_path(g, id, uds, sizeof(uds));
+	a.fd = hk_vsock_connect(uds, HK_AGENT_PORT, 2000, &e2);
+	a.next_id = 1;
+	if (a.fd >= 0 && hk_agent_call(&a, HK_M_STATE, NULL, 5000, &r, &e2) == 0) {
+		const hk_json *s = hk_json_get(r.result, "status");
+		if (s && s->type == HJ_STRING && strcmp(s->s, "none") != 0)
+			snprintf(info->status, sizeof(info->status), "%s", s->s);
+		hk_msg_free(&r);
+	} else {
+		/* The monitor lives but its guest does not answer: it is on its
+		 * way out. */
+		hk_debug("state of `%s`: %s", id, e2 ? e2->msg : "no answer");
+		snprintf(info->status, sizeof(info->status), "stopped");
+	}
+	hk_agent_close(&a);
+	return 0;
+}
+
+void rt_info_free(struct rt_info *info)
+{
+	if (info->state)
+		oci_free(&oci_state_type, info->state);
+	info->state = NULL;
+}
+
+static int lock_dir(const char *dir, hk_err **err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return hk_err_set(err, errno, "open `%s`", dir);
+	if (flock(fd, LOCK_EX) < 0) {
+		int e = errno;
+		close(fd);
+		return hk_err_set(err, e, "lock `%s`", dir);
+	}
+	return fd;
+}
+
+int rt_start(const struct rt_ctx *g, const char *id, hk_err **err)
+{
+	struct rt_info info;
+	struct hk_agent a = {.fd = -1};
+	struct hk_msg r;
+	char dir[PATH_MAX];
+	cleanup_close int lock = -1;
+	int rc = -1;
+
+	if (dir_of(g, id, dir, sizeof(dir), err) < 0 || rt_info(g, id, &info, err) < 0)
+		return -1;
+	if ((lock = lock_dir(dir, err)) < 0)
+		goto out;
+	if (strcmp(info.status, "stopped") == 0) {
+		hk_err_set(err, 0, "cannot start a container that has stopped");
+		goto out;
+	}
+	if (strcmp(info.status, "created") != 0) {
+		hk_err_set(err, 0, "cannot start an already %s container", info.status);
+		goto out;
+	}
+	if (rt_agent_open(g, id, &a, err) < 0 ||
+	    hk_agent_call(&a, HK_M_START_CONTAINER, NULL, 60000, &r, err) < 0)
+		goto out;
+	hk_msg_free(&r);
+	rc = 0;
+	/* poststart: failures are warnings, the container runs on (runtime-spec). */
+	struct oci_spec *spec = NULL;
+	char cfg[PATH_MAX + 16];
+	snprintf(cfg, sizeof(cfg), "%s/config.json", info.bundle);
+	cleanup_err hk_err *e2 = NULL;
+	if (oci_spec_load(cfg, &spec, &e2) == 0 && spec->hooks && spec->hooks->poststart.n) {
+		cleanup_free char *json = NULL;
+		if (write_state(dir, id, "running", info.pid, info.bundle, spec, &json, &e2) < 0 ||
+		    rt_hooks_run(&spec->hooks->poststart, "poststart", json, &e2) < 0)
+			hk_warn("%s", e2->msg);
+	}
+	oci_spec_free(spec);
+out:
+	hk_agent_close(&a);
+	rt_info_free(&info);
+	return rc;
+}
+
+int rt_kill(const struct rt_ctx *g, const char *id, int sig, bool all, hk_err **err)
+{
+	struct rt_info info;
+	struct hk_agent a = {.fd = -1};
+	struct hk_msg r;
+	char p[64];
+	int rc = -1;
+
+	if (rt_info(g, id, &info, err) < 0)
+		return -1;
+	if (strcmp(info.status, "stopped") == 0 || strcmp(info.status, "creating") == 0) {
+		hk_err_set(err, 0, "container not running");
+		goto out;
+	}
+	snprintf(p, sizeof(p), "{\"signal\":%d,\"all\":%s}", sig, all ? "true" : "false");
+	if (rt_agent_open(g, id, &a, err) < 0 ||
+	    hk_agent_call(&a, HK_M_SIGNAL_PROCESS, p, 10000, &r, err) < 0) {
+		if (sig != SIGKILL)
+			goto out;
+		/* No agent to ask: SIGKILL ends the VM itself. */
+		hk_err_free(err);
+		if (kill(info.pid, SIGKILL) < 0) {
+			hk_err_set(err, errno, "kill");
+			goto out;
+		}
+	} else
+		hk_msg_free(&r);
+	rc = 0;
+out:
+	hk_agent_close(&a);
+	rt_info_free(&info);
+	return rc;
+}
+
+/* Waits for pid to end (or become a zombie), at most timeout_ms. */
+static int wait_gone(pid_t pid, unsigned long long start, int timeout_ms)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	uint64_t deadline = hk_now_us() + (uint64_t)timeout_ms * 1000;
+
+	while (start_time(pid) == start && start != 0) {
+		uint64_t now = hk_now_us();
+		if (now >= deadline) {
+			if (pfd >= 0)
+				close(pfd);
+			return -1;
+		}
+		if (pfd >= 0) {
+			struct pollfd p = {.fd = pfd, .events = POLLIN};
+			poll(&p, 1, (int)((deadline - now) / 1000) + 1);
+		} else {
+			struct timespec t = {0, 5000000};
+			nanosleep(&t, NULL);
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	return 0;
+}
+
+int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err)
+{
+	struct rt_info info;
+	char dir[PATH_MAX], created[40];
+	unsigned long long start = 0;
+	cleanup_close int lock = -1;
+
+	if (dir_of(g, id, dir, sizeof(dir), err) < 0)
+		return -1;
+	if (!rt_exists(g->root, id)) {
+		if (force)
+			return 0; /* what shims expect after a failed create */
+		return hk_err_set(err, 0, "container `%s` does not exist", id);
+	}
+	if ((lock = lock_dir(dir, err)) < 0)
+		return -1;
+	if (rt_info(g, id, &info, err) < 0) {
+		if (!force)
+			return -1;
+		/* A half-written state: nothing to ask, remove what is there. */
+		hk_err_free(err);
+		remove_state(dir);
+		return 0;
+	}
+	read_extra(dir, created, sizeof(created), &start);
+	if (strcmp(info.status, "stopped") != 0) {
+		if (!force) {
+			hk_err_set(err, 0, "cannot delete container %s that is not stopped: %s", id,
+			           info.status);
+			rt_info_free(&info);
+			return -1;
+		}
+		if (info.pid > 0 && start && start_time(info.pid) == start) {
+			kill(info.pid, SIGKILL);
+			if (wait_gone(info.pid, start, 10000) < 0) {
+				hk_err_set(err, 0, "the monitor of `%s` (pid %d) did not end", id,
+				           (int)info.pid);
+				rt_info_free(&info);
+				return -1;
+			}
+		}
+	}
+	/* poststop: runs once the container is gone; failures are warnings. */
+	struct oci_spec *spec = NULL;
+	char cfg[PATH_MAX + 16];
+	cleanup_err hk_err *e2 = NULL;
+	snprintf(cfg, sizeof(cfg), "%s/config.json", info.bundle);
+	if (oci_spec_load(cfg, &spec, &e2) == 0 && spec->hooks && spec->hooks->poststop.n) {
+		cleanup_free char *json = NULL;
+		if (write_state(dir, id, "stopped", info.pid, info.bundle, spec, &json, &e2) < 0 ||
+		    rt_hooks_run(&spec->hooks->poststop, "poststop", json, &e2) < 0)
+			hk_warn("%s", e2->msg);
+	}
+	oci_spec_free(spec);
+	remove_state(dir);
+	rt_info_free(&info);
+	return 0;
+}
+
+static const char *const signames[] = {
+        [SIGHUP] = "HUP",   [SIGINT] = "INT",     [SIGQUIT] = "QUIT", [SIGILL] = "ILL",
+        [SIGTRAP] = "TRAP", [SIGABRT] = "ABRT",   [SIGBUS] = "BUS",   [SIGFPE] = "FPE",
+        [SIGKILL] = "KILL", [SIGUSR1] = "USR1",   [SIGSEGV] = "SEGV", [SIGUSR2] = "USR2",
+        [SIGPIPE] = "PIPE", [SIGALRM] = "ALRM",   [SIGTERM] = "TERM", [SIGSTKFLT] = "STKFLT",
+        [SIGCHLD] = "CHLD", [SIGCONT] = "CONT",   [SIGSTOP] = "STOP", [SIGTSTP] = "TSTP",
+        [SIGTTIN] = "TTIN", [SIGTTOU] = "TTOU",   [SIGURG] = "URG",   [SIGXCPU] = "XCPU",
+        [SIGXFSZ] = "XFSZ", [SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF", [SIGWINCH] = "WINCH",
+        [SIGIO] = "IO",     [SIGPWR] = "PWR",     [SIGSYS] = "SYS",
+};
+
+int rt_parse_signal(const char *s, int *sig, hk_err **err)
+{
+	uint64_t v;
+	if (hk_parse_u64(s, &v) == 0) {
+		if (v == 0 || v > 64)
+			return hk_err_set(err, 0, "invalid signal `%s`", s);
+		*sig = (int)v;
+		return 0;
+	}
+	const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+	for (size_t i = 1; i < sizeof(signames) / sizeof(signames[0]); i++) {
+		if (signames[i] && strcasecmp(signames[i], name) == 0) {
+			*sig = (int)i;
+			return 0;
+		}
+	}
+	return hk_err_set(err, 0, "unknown signal `%s`", s);
+}

@@ -1,0 +1,52 @@
+/* The container lifecycle on the host, runc's verbs over husk's pieces:
+ * create starts husk-vmm (the container's process, which boots the VM and
+ * creates the container through the agent) and returns once it is ready;
+ * the other verbs read the state directory and talk to the agent through
+ * the sandbox's vsock socket. */
+#ifndef RT_CONTAINER_H
+#define RT_CONTAINER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/agent_client.h"
+#include "lib/error.h"
+#include "oci/spec.h"
+
+struct rt_ctx {
+	const char *root;
+	const char *log;
+	bool log_json, debug;
+};
+
+struct rt_create_opts {
+	const char *id, *bundle, *pid_file, *console_socket;
+	bool foreground; /* `run` without --detach: the monitor keeps our stdio */
+};
+
+/* Creates the container; *vmm is the monitor's pid (our child). */
+int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm, hk_err **err);
+int rt_start(const struct rt_ctx *g, const char *id, hk_err **err);
+
+struct rt_info {
+	char status[16]; /* creating created running paused stopped */
+	pid_t pid;       /* husk-vmm, the container's process on the host */
+	char bundle[4096];
+	char created[40];
+	struct oci_state *state;
+};
+int rt_info(const struct rt_ctx *g, const char *id, struct rt_info *info, hk_err **err);
+void rt_info_free(struct rt_info *info);
+
+int rt_kill(const struct rt_ctx *g, const char *id, int sig, bool all, hk_err **err);
+int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err);
+
+/* A control connection to the container's agent. */
+int rt_agent_open(const struct rt_ctx *g, const char *id, struct hk_agent *a, hk_err **err);
+/* The vsock socket of a container, for stream connections. */
+int rt_vsock_path(const struct rt_ctx *g, const char *id, char *out, size_t len);
+
+/* "SIGKILL", "KILL", "9" → 9. */
+int rt_parse_signal(const char *s, int *sig, hk_err **err);
+
+#endif

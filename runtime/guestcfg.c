@@ -1,0 +1,174 @@
+#include "runtime/guestcfg.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/json.h"
+#include "lib/util.h"
+
+static int set_str(char **dst, const char *v, hk_err **err)
+{
+	char *s = strdup(v);
+	if (s == NULL)
+		return hk_err_set(err, ENOMEM, "guest configuration");
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* The first of dir/../share/husk/NAME and dir/guest/NAME that exists. */
+static int beside_self(const char *name, const char *sub, char **out, hk_err **err)
+{
+	char self[PATH_MAX], p[PATH_MAX * 2];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return hk_err_set(err, errno, "/proc/self/exe");
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	if (sub == NULL) {
+		snprintf(p, sizeof(p), "%s/%s", self, name);
+		return set_str(out, p, err);
+	}
+	snprintf(p, sizeof(p), "%s/guest/%s", self, name);
+	if (access(p, R_OK) == 0)
+		return set_str(out, p, err);
+	snprintf(p, sizeof(p), "%s/../share/husk/%s", self, name);
+	return set_str(out, p, err);
+}
+
+static int u64_field(const hk_json *j, const char *key, uint64_t *out, hk_err **err)
+{
+	const hk_json *v = hk_json_get(j, key);
+	if (v == NULL)
+		return 0;
+	if (v->type != HJ_NUMBER || hk_parse_u64(v->s, out) < 0)
+		return hk_err_set(err, EINVAL, "%s: expected a non-negative integer", key);
+	return 1;
+}
+
+static int load_defaults(struct rt_guest *g, bool *allow_paths, hk_err **err)
+{
+	const char *path = getenv("HUSK_CONFIG");
+	cleanup_free char *buf = NULL;
+	cleanup_json hk_json *j = NULL;
+	size_t len;
+	uint64_t v;
+
+	if (path == NULL)
+		path = "/etc/husk/husk.json";
+	if (hk_read_file(path, 1 << 20, &buf, &len, err) < 0) {
+		if (*err && (*err)->code == ENOENT) {
+			hk_err_free(err);
+			return 0;
+		}
+		return hk_err_wrap(err, "runtime defaults");
+	}
+	if (hk_json_parse(buf, len, NULL, &j, err) < 0 || j->type != HJ_OBJECT)
+		return hk_err_set(err, EINVAL, "`%s`: expected a JSON object", path);
+	static const char *const strs[] = {"vmm", "kernel", "initrd"};
+	char **dst[] = {&g->vmm, &g->kernel, &g->initrd};
+	for (size_t i = 0; i < 3; i++) {
+		const hk_json *s = hk_json_get(j, strs[i]);
+		if (s && s->type != HJ_STRING)
+			return hk_err_set(err, EINVAL, "`%s`: %s: expected a string", path, strs[i]);
+		if (s && set_str(dst[i], s->s, err) < 0)
+			return -1;
+	}
+	int r = u64_field(j, "vcpus", &v, err);
+	if (r < 0)
+		return hk_err_wrap(err, "`%s`", path);
+	if (r > 0)
+		g->vcpus = (unsigned)v;
+	if ((r = u64_field(j, "memory_mib", &v, err)) < 0)
+		return hk_err_wrap(err, "`%s`", path);
+	if (r > 0)
+		g->memory_mib = v;
+	const hk_json *a = hk_json_get(j, "allow_path_annotations");
+	*allow_paths = a && a->type == HJ_BOOL && a->b;
+	return 0;
+}
+
+int rt_guest_config(const struct oci_spec *spec, struct rt_guest *g, hk_err **err)
+{
+	bool allow_paths = false;
+	uint64_t v;
+	const char *a;
+
+	memset(g, 0, sizeof(*g));
+	g->vcpus = RT_DEFAULT_VCPUS;
+	g->memory_mib = RT_DEFAULT_MEMORY_MIB;
+	if (beside_self("husk-vmm", NULL, &g->vmm, err) < 0 ||
+	    beside_self("vmlinux", "", &g->kernel, err) < 0 ||
+	    beside_self("initramfs.cpio", "", &g->initrd, err) < 0 ||
+	    load_defaults(g, &allow_paths, err) < 0)
+		goto fail;
+	/* What the container asks of its resources sizes its VM. */
+	const struct oci_resources *r = spec->linux_ ? spec->linux_->resources : NULL;
+	if (r && r->memory && r->memory->limit.set && r->memory->limit.v > 0) {
+		uint64_t need = ((uint64_t)r->memory->limit.v >> 20) + RT_MEMORY_OVERHEAD_MIB;
+		if (need > g->memory_mib)
+			g->memory_mib = need;
+	}
+	if (r && r->cpu && r->cpu->quota.set && r->cpu->quota.v > 0) {
+		uint64_t period = r->cpu->period.set && r->cpu->period.v ? r->cpu->period.v : 100000;
+		uint64_t n = ((uint64_t)r->cpu->quota.v + period - 1) / period;
+		if (n > g->vcpus)
+			g->vcpus = (unsigned)(n > 64 ? 64 : n);
+	}
+	if ((a = oci_map_get(&spec->annotations, "io.husk.vcpus")) != NULL) {
+		if (hk_parse_u64(a, &v) < 0 || v == 0 || v > 64) {
+			hk_err_set(err, EINVAL, "annotation io.husk.vcpus `%s`: want 1 to 64", a);
+			goto fail;
+		}
+		g->vcpus = (unsigned)v;
+	}
+	if ((a = oci_map_get(&spec->annotations, "io.husk.memory")) != NULL) {
+		if (hk_parse_u64(a, &v) < 0 || v < 64 || v > (1u << 20)) {
+			hk_err_set(err, EINVAL, "annotation io.husk.memory `%s`: want 64 to 1048576 MiB", a);
+			goto fail;
+		}
+		g->memory_mib = v;
+	}
+	/* A kernel chosen by whoever writes annotations is a privilege the
+	 * host's administrator grants in husk.json, as Kata's allow-list does. */
+	static const char *const paths[] = {"io.husk.kernel", "io.husk.initrd"};
+	char **dst[] = {&g->kernel, &g->initrd};
+	for (size_t i = 0; i < 2; i++) {
+		if ((a = oci_map_get(&spec->annotations, paths[i])) == NULL)
+			continue;
+		if (!allow_paths) {
+			hk_err_set(err, EPERM, "annotation %s: not allowed by the runtime "
+			                       "configuration (allow_path_annotations)", paths[i]);
+			goto fail;
+		}
+		if (set_str(dst[i], a, err) < 0)
+			goto fail;
+	}
+	const char *const need[] = {g->vmm, g->kernel, g->initrd};
+	const char *const what[] = {"the monitor", "the guest kernel", "the guest initramfs"};
+	for (size_t i = 0; i < 3; i++)
+		if (access(need[i], R_OK) < 0) {
+			hk_err_set(err, errno, "%s `%s`", what[i], need[i]);
+			goto fail;
+		}
+	return 0;
+fail:
+	rt_guest_free(g);
+	return -1;
+}
+
+void rt_guest_free(struct rt_guest *g)
+{
+	free(g->vmm);
+	free(g->kernel);
+	free(g->initrd);
+	g->vmm = g->kernel = g->initrd = NULL;
+}

@@ -1,0 +1,28 @@
+/* What a container's VM is made of: the monitor, kernel and initramfs, the
+ * vCPUs and memory. Defaults are built in (the files beside the husk
+ * binary: the build tree's guest/ or an install's ../share/husk/), then
+ * /etc/husk/husk.json (or $HUSK_CONFIG), then the container's io.husk.*
+ * annotations, then what linux.resources implies. */
+#ifndef RT_GUESTCFG_H
+#define RT_GUESTCFG_H
+
+#include <stdint.h>
+
+#include "lib/error.h"
+#include "oci/spec.h"
+
+struct rt_guest {
+	char *vmm, *kernel, *initrd;
+	unsigned vcpus;
+	uint64_t memory_mib;
+};
+
+#define RT_DEFAULT_VCPUS      1
+#define RT_DEFAULT_MEMORY_MIB 256
+/* Guest memory beyond the container's limit: kernel, agent, page cache. */
+#define RT_MEMORY_OVERHEAD_MIB 64
+
+int rt_guest_config(const struct oci_spec *spec, struct rt_guest *out, hk_err **err);
+void rt_guest_free(struct rt_guest *g);
+
+#endif
