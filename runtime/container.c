@@ -237,7 +237,7 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 {
 	char dir[PATH_MAX], bundle[PATH_MAX], cfgpath[PATH_MAX + 16];
 	struct oci_spec *spec = NULL;
-	struct rt_guest guest;
+	struct rt_guest guest = {0};
 	int ready[2] = {-1, -1}, master = -1, slave = -1;
 	pid_t pid = -1;
 	bool made_dir = false;
@@ -256,6 +256,8 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 		hk_err_set(err, EINVAL, "config.json: process: missing");
 		goto fail;
 	}
+	if (rt_guest_config(spec, &guest, err) < 0)
+		goto fail;
 	if (terminal && o->console_socket == NULL && !o->foreground) {
 		hk_err_set(err, 0, "cannot allocate tty if husk will detach without setting console "
 		                   "socket");
@@ -265,8 +267,6 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 		hk_err_set(err, 0, "cannot use console socket if husk will not detach or allocate tty");
 		goto fail;
 	}
-	if (rt_guest_config(spec, &guest, err) < 0)
-		goto fail;
 	if (hk_mkdir_p(g->root, 0711, err) < 0)
 		goto fail;
 	if (mkdir(dir, 0711) < 0) {

@@ -225,7 +225,7 @@ int husk_cmd_delete(const struct husk_globals *g, int argc, char **argv, hk_err 
 	if (husk_one_id(argc, argv, err) < 0)
 		return hk_err_wrap(err, "delete");
 	husk_ctx(g, &c);
-	return rt_delete(&c, argv[optind], force, err) < 0 ? -1 : 0;
+	return rt_delete(&c, argv[optind], force, err) < 0 ? hk_err_wrap(err, "delete") : 0;
 }
 
 /* runc's state document: the OCI state plus rootfs, created and owner. */

@@ -54,12 +54,18 @@ setup() {
 	assert_output --regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$'
 }
 
-@test "verbs that need the microVM runtime refuse clearly with status 1" {
-	for v in start kill exec ps pause resume update events; do
+@test "verbs on an unknown container fail clearly with status 1" {
+	for v in start kill ps pause resume events; do
 		run husk "$v" c1
 		assert_failure 1
-		assert_output --partial "$v: not yet supported"
+		assert_output --partial 'container `c1` does not exist'
 	done
+	run husk exec c1 true
+	assert_failure 1
+	assert_output --partial 'container `c1` does not exist'
+	run husk update --pids-limit 10 c1
+	assert_failure 1
+	assert_output --partial 'container `c1` does not exist'
 }
 
 @test "features prints valid JSON with the documented keys" {
@@ -101,10 +107,10 @@ setup() {
 	for r in runc crun; do
 		mkdir -p "$BATS_TEST_TMPDIR/$r"
 		(cd "$BATS_TEST_TMPDIR/$r" && "$r" spec)
-		run husk create --bundle "$BATS_TEST_TMPDIR/$r" c-$r
+		HUSK_CONFIG=$NO_KERNEL run husk create --bundle "$BATS_TEST_TMPDIR/$r" c-$r
 		assert_failure 1
-		# The config passed validation: the refusal is the missing runtime.
-		assert_output --partial "create: not yet supported"
+		# The config passed validation: the refusal is the missing kernel.
+		assert_output --partial "the guest kernel \`/nonexistent/vmlinux\`"
 	done
 }
 

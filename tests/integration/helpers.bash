@@ -83,4 +83,8 @@ assert_nothing_leaked() {
 common_setup() {
 	HUSK_ROOT="$BATS_TEST_TMPDIR/root"
 	mkdir -p "$HUSK_ROOT"
+	# Runtime defaults naming a kernel that is not there: create then
+	# stops right after validating config.json, before any VM.
+	NO_KERNEL="$BATS_TEST_TMPDIR/no-kernel.json"
+	echo '{"kernel":"/nonexistent/vmlinux"}' >"$NO_KERNEL"
 }

@@ -9,7 +9,7 @@ setup() {
 	common_setup
 }
 
-# A container's state as a future create will leave it.
+# A container's state as create leaves it, for a monitor that is gone.
 fake_state() {
 	mkdir -p "$HUSK_ROOT/$1"
 	printf '{"ociVersion":"1.2.0","id":"%s","status":"%s","pid":%s,"bundle":"%s"}' \
@@ -19,7 +19,7 @@ fake_state() {
 @test "list shows nothing in an empty root, as a table and as JSON" {
 	run husk list
 	assert_success
-	assert_output --regexp '^ID +PID +STATUS +BUNDLE$'
+	assert_output --regexp '^ID +PID +STATUS +BUNDLE +CREATED +OWNER$'
 	run husk list --format json
 	assert_output "[]"
 	run husk list --quiet
@@ -36,7 +36,8 @@ fake_state() {
 	mkdir -p "$HUSK_ROOT/broken" && echo garbage >"$HUSK_ROOT/broken/state.json"
 	run husk state c1
 	assert_success
-	echo "$output" | jq -e '.id == "c1" and .status == "created" and .pid == 42 and .bundle == "/bundles/one"'
+	# No monitor runs for it (no husk.json with its start time): stopped.
+	echo "$output" | jq -e '.id == "c1" and .status == "stopped" and .pid == 0 and .bundle == "/bundles/one"'
 	run --separate-stderr husk list --format json
 	assert_success
 	assert_equal "$(grep -c 'skipping `broken`' <<<"$stderr")" 1
