@@ -62,15 +62,16 @@ int cgroup_apply(const char *path, const struct oci_resources *r, hk_err **err)
 		return 0;
 	if (r->memory) {
 		const struct oci_memory *m = r->memory;
-		if (m->limit.set && put(path, "memory.max", err, m->limit.v < 0 ? "max" : "%" PRId64,
-		                        m->limit.v) < 0)
+		if (m->limit.set && put(path, "memory.max", err,
+		                        m->limit.v < 0 ? "max" : "%" PRId64, m->limit.v) < 0)
 			return hk_err_wrap(err, "linux.resources.memory.limit");
-		if (m->reservation.set &&
-		    put(path, "memory.low", err, "%" PRId64, m->reservation.v < 0 ? 0 : m->reservation.v) < 0)
+		if (m->reservation.set && put(path, "memory.low", err, "%" PRId64,
+		                              m->reservation.v < 0 ? 0 : m->reservation.v) < 0)
 			return hk_err_wrap(err, "linux.resources.memory.reservation");
 		/* v1's swap is memory+swap; v2's is swap alone. */
 		if (m->swap.set && m->limit.set) {
-			int64_t sw = m->swap.v < 0 ? -1 : m->swap.v - (m->limit.v < 0 ? 0 : m->limit.v);
+			int64_t sw =
+			        m->swap.v < 0 ? -1 : m->swap.v - (m->limit.v < 0 ? 0 : m->limit.v);
 			if (put(path, "memory.swap.max", err, sw < 0 ? "max" : "%" PRId64, sw) < 0)
 				hk_err_free(err); /* no swap in the guest: nothing to limit */
 		}
@@ -89,7 +90,8 @@ int cgroup_apply(const char *path, const struct oci_resources *r, hk_err **err)
 		if (c->quota.set || c->period.set) {
 			uint64_t period = c->period.set && c->period.v ? c->period.v : 100000;
 			int r2 = c->quota.set && c->quota.v > 0
-			                 ? put(path, "cpu.max", err, "%" PRId64 " %" PRIu64, c->quota.v, period)
+			                 ? put(path, "cpu.max", err, "%" PRId64 " %" PRIu64,
+			                       c->quota.v, period)
 			                 : put(path, "cpu.max", err, "max %" PRIu64, period);
 			if (r2 < 0)
 				return hk_err_wrap(err, "linux.resources.cpu.quota");

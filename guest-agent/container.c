@@ -21,6 +21,7 @@
 
 #include "guest-agent/agent.h"
 #include "guest-agent/ctr.h"
+#include "guest-agent/procsec.h"
 #include "guest-agent/spawn_report.h"
 #include "lib/buf.h"
 #include "lib/cleanup.h"
@@ -53,7 +54,8 @@ int ctr_stream_add(const char *process, const char *kind, int fd, hk_err **err)
 		return hk_err_set(err, ENOSPC, "too many streams waiting for their process");
 	for (size_t i = 0; i < npending; i++)
 		if (pending[i].kind == k && strcmp(pending[i].process, process) == 0)
-			return hk_err_set(err, EEXIST, "%s stream of `%s` already open", kind, process);
+			return hk_err_set(err, EEXIST, "%s stream of `%s` already open", kind,
+			                  process);
 	pending[npending].kind = k;
 	pending[npending].fd = fd;
 	snprintf(pending[npending].process, sizeof(pending[0].process), "%s", process);
@@ -95,7 +97,8 @@ static int int_param(const hk_json *params, const char *key, int64_t *out)
 	return v && v->type == HJ_NUMBER && hk_parse_i64(v->s, out) == 0 ? 0 : -1;
 }
 
-static int result(char **out, hk_err **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int result(char **out, hk_err **err, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 static int result(char **out, hk_err **err, const char *fmt, ...)
 {
 	va_list ap;
@@ -214,6 +217,13 @@ int ctr_create(const hk_json *params, char **out, hk_err **err)
 		oci_spec_free(spec);
 		return hk_err_set(err, EINVAL, "config.json: process: missing");
 	}
+	/* A profile libseccomp refuses fails here, with its reason, rather
+	 * than in the child as a bare exec failure. */
+	if (spec->linux_ && spec->linux_->seccomp &&
+	    agent_seccomp_check(spec->linux_->seccomp, err) < 0) {
+		oci_spec_free(spec);
+		return -1;
+	}
 	if (mount_share(err) < 0)
 		goto fail;
 	snprintf(c->id, sizeof(c->id), "%s", id);
@@ -237,7 +247,8 @@ int ctr_create(const hk_json *params, char **out, hk_err **err)
 	        .spec = spec,
 	        .process = spec->process,
 	        .cgroup = c->cgroup,
-	        .stdio = {p->stream[STREAM_STDIN], p->stream[STREAM_STDOUT], p->stream[STREAM_STDERR]},
+	        .stdio = {p->stream[STREAM_STDIN], p->stream[STREAM_STDOUT],
+	                  p->stream[STREAM_STDERR]},
 	        .tty_slave = slave,
 	        .gate_rd = gate[0],
 	        .err_wr = rep[1],
@@ -350,7 +361,8 @@ int ctr_exec(const hk_json *params, char **out, hk_err **err)
 	        .process = proc,
 	        .cgroup = c->cgroup,
 	        .join_pid = init->pid,
-	        .stdio = {p->stream[STREAM_STDIN], p->stream[STREAM_STDOUT], p->stream[STREAM_STDERR]},
+	        .stdio = {p->stream[STREAM_STDIN], p->stream[STREAM_STDOUT],
+	                  p->stream[STREAM_STDERR]},
 	        .tty_slave = slave,
 	        .gate_rd = -1,
 	        .err_wr = rep[1],

@@ -5,5 +5,5 @@
 int agent_seccomp_load(const struct oci_seccomp *s, hk_err **err);
 int agent_seccomp_check(const struct oci_seccomp *s, hk_err **err);
 int agent_caps_apply(const struct oci_capabilities *c, hk_err **err);
-int agent_caps_prepare_setuid(hk_err **err);
+int agent_caps_prepare_setuid(const struct oci_capabilities *c, hk_err **err);
 #endif

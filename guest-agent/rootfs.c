@@ -24,32 +24,40 @@ static const struct {
 	bool clear;
 	unsigned long flag;
 } mount_flags[] = {
-        {"ro", false, MS_RDONLY},         {"rw", true, MS_RDONLY},
-        {"nosuid", false, MS_NOSUID},     {"suid", true, MS_NOSUID},
-        {"nodev", false, MS_NODEV},       {"dev", true, MS_NODEV},
-        {"noexec", false, MS_NOEXEC},     {"exec", true, MS_NOEXEC},
-        {"sync", false, MS_SYNCHRONOUS},  {"async", true, MS_SYNCHRONOUS},
-        {"dirsync", false, MS_DIRSYNC},   {"remount", false, MS_REMOUNT},
-        {"mand", false, MS_MANDLOCK},     {"nomand", true, MS_MANDLOCK},
-        {"atime", true, MS_NOATIME},      {"noatime", false, MS_NOATIME},
-        {"diratime", true, MS_NODIRATIME}, {"nodiratime", false, MS_NODIRATIME},
-        {"relatime", false, MS_RELATIME}, {"norelatime", true, MS_RELATIME},
-        {"strictatime", false, MS_STRICTATIME}, {"nostrictatime", true, MS_STRICTATIME},
-        {"bind", false, MS_BIND},         {"rbind", false, MS_BIND | MS_REC},
+        {"ro", false, MS_RDONLY},
+        {"rw", true, MS_RDONLY},
+        {"nosuid", false, MS_NOSUID},
+        {"suid", true, MS_NOSUID},
+        {"nodev", false, MS_NODEV},
+        {"dev", true, MS_NODEV},
+        {"noexec", false, MS_NOEXEC},
+        {"exec", true, MS_NOEXEC},
+        {"sync", false, MS_SYNCHRONOUS},
+        {"async", true, MS_SYNCHRONOUS},
+        {"dirsync", false, MS_DIRSYNC},
+        {"remount", false, MS_REMOUNT},
+        {"mand", false, MS_MANDLOCK},
+        {"nomand", true, MS_MANDLOCK},
+        {"atime", true, MS_NOATIME},
+        {"noatime", false, MS_NOATIME},
+        {"diratime", true, MS_NODIRATIME},
+        {"nodiratime", false, MS_NODIRATIME},
+        {"relatime", false, MS_RELATIME},
+        {"norelatime", true, MS_RELATIME},
+        {"strictatime", false, MS_STRICTATIME},
+        {"nostrictatime", true, MS_STRICTATIME},
+        {"bind", false, MS_BIND},
+        {"rbind", false, MS_BIND | MS_REC},
 };
 
 static const struct {
 	const char *name;
 	unsigned long flag;
 } propagation[] = {
-        {"private", MS_PRIVATE},
-        {"rprivate", MS_PRIVATE | MS_REC},
-        {"shared", MS_SHARED},
-        {"rshared", MS_SHARED | MS_REC},
-        {"slave", MS_SLAVE},
-        {"rslave", MS_SLAVE | MS_REC},
-        {"unbindable", MS_UNBINDABLE},
-        {"runbindable", MS_UNBINDABLE | MS_REC},
+        {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+        {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+        {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+        {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
 struct mopts {
@@ -141,8 +149,8 @@ static int do_mount(const char *root, const struct oci_mount *m, size_t idx, hk_
 	if (is_bind(m, &o)) {
 		struct stat st;
 		if (src == NULL || stat(src, &st) < 0)
-			return hk_err_set(err, errno ? errno : ENOENT, "mounts[%zu]: bind source `%s`",
-			                  idx, src ? src : "");
+			return hk_err_set(err, errno ? errno : ENOENT,
+			                  "mounts[%zu]: bind source `%s`", idx, src ? src : "");
 		if (make_target(dst, !S_ISDIR(st.st_mode), err) < 0)
 			return hk_err_wrap(err, "mounts[%zu]", idx);
 		unsigned long rec = o.flags & MS_REC;
@@ -173,7 +181,8 @@ static int do_mount(const char *root, const struct oci_mount *m, size_t idx, hk_
 		}
 	}
 	if (o.prop && mount(NULL, dst, NULL, o.prop, NULL) < 0)
-		return hk_err_set(err, errno, "mounts[%zu]: propagation of `%s`", idx, m->destination);
+		return hk_err_set(err, errno, "mounts[%zu]: propagation of `%s`", idx,
+		                  m->destination);
 	return 0;
 }
 
@@ -181,7 +190,8 @@ static const struct {
 	const char *path;
 	unsigned maj, min;
 } default_devices[] = {
-        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+        {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+        {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
 static int make_devices(const char *root, const struct oci_spec *s, int tty_slave, hk_err **err)
@@ -191,8 +201,8 @@ static int make_devices(const char *root, const struct oci_spec *s, int tty_slav
 	for (size_t i = 0; i < HK_ARRAY_SIZE(default_devices); i++) {
 		snprintf(p, sizeof(p), "%s/dev/%s", root, default_devices[i].path);
 		unlink(p);
-		if (mknod(p, S_IFCHR | 0666, makedev(default_devices[i].maj, default_devices[i].min)) <
-		    0)
+		if (mknod(p, S_IFCHR | 0666,
+		          makedev(default_devices[i].maj, default_devices[i].min)) < 0)
 			return hk_err_set(err, errno, "mknod /dev/%s", default_devices[i].path);
 		chmod(p, 0666);
 	}
@@ -200,17 +210,17 @@ static int make_devices(const char *root, const struct oci_spec *s, int tty_slav
 		const struct oci_device *d = &s->linux_->devices.v[i];
 		mode_t type = d->type[0] == 'b' ? S_IFBLK : d->type[0] == 'p' ? S_IFIFO : S_IFCHR;
 		mode_t mode = d->file_mode.set ? (mode_t)d->file_mode.v : 0666;
-		if (target(root, d->path, p, sizeof(p), err) < 0 ||
-		    make_target(p, true, err) < 0)
+		if (target(root, d->path, p, sizeof(p), err) < 0 || make_target(p, true, err) < 0)
 			return hk_err_wrap(err, "linux.devices[%zu]", i);
 		unlink(p);
 		if (mknod(p, type | (mode & 07777), makedev(d->major.v, d->minor.v)) < 0)
 			return hk_err_set(err, errno, "linux.devices[%zu]: mknod `%s`", i, d->path);
-		if (chown(p, d->uid.set ? (uid_t)d->uid.v : 0, d->gid.set ? (gid_t)d->gid.v : 0) < 0)
+		if (chown(p, d->uid.set ? (uid_t)d->uid.v : 0, d->gid.set ? (gid_t)d->gid.v : 0) <
+		    0)
 			return hk_err_set(err, errno, "linux.devices[%zu]: chown", i);
 	}
 	static const char *const links[][2] = {
-	        {"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"},
+	        {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
 	        {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
 	        {"pts/ptmx", "ptmx"},
 	};
@@ -266,7 +276,9 @@ static int mask_paths(const struct oci_linux *l, hk_err **err)
 				continue;
 			return hk_err_set(err, errno, "linux.readonlyPaths[%zu] `%s`", i, p);
 		}
-		if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
+		if (mount(NULL, p, NULL,
+		          MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		          NULL) < 0 &&
 		    mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
 			return hk_err_set(err, errno, "linux.readonlyPaths[%zu] `%s`", i, p);
 	}
@@ -317,7 +329,8 @@ int rootfs_setup(const struct oci_spec *s, int tty_slave, hk_err **err)
 				prop = propagation[k].flag;
 	}
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
-		return hk_err_set(err, errno, "make / %s", l && l->rootfs_propagation ? l->rootfs_propagation : "rslave");
+		return hk_err_set(err, errno, "make / %s",
+		                  l && l->rootfs_propagation ? l->rootfs_propagation : "rslave");
 	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return hk_err_set(err, errno, "bind the rootfs `%s`", root);
 	for (size_t i = 0; i < s->mounts.n; i++) {
@@ -330,7 +343,8 @@ int rootfs_setup(const struct oci_spec *s, int tty_slave, hk_err **err)
 		char dev[PATH_MAX + 8];
 		snprintf(dev, sizeof(dev), "%s/dev", root);
 		if (make_target(dev, false, err) < 0 ||
-		    mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
+		    mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME,
+		          "mode=755,size=65536k") < 0)
 			return hk_err_set(err, errno, "/dev");
 	}
 	if (make_devices(root, s, tty_slave, err) < 0)

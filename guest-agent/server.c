@@ -74,11 +74,16 @@ static const struct {
 	const char *method;
 	int (*fn)(const hk_json *params, char **result, hk_err **err);
 } methods[] = {
-        {HK_M_CREATE_CONTAINER, ctr_create}, {HK_M_START_CONTAINER, ctr_start},
-        {HK_M_EXEC_PROCESS, ctr_exec},       {HK_M_SIGNAL_PROCESS, ctr_signal},
-        {HK_M_RESIZE_TTY, ctr_resize},       {HK_M_STATE, ctr_state},
-        {HK_M_PS, ctr_ps},                   {HK_M_PAUSE, ctr_pause},
-        {HK_M_RESUME, ctr_resume},           {HK_M_STATS, ctr_stats},
+        {HK_M_CREATE_CONTAINER, ctr_create},
+        {HK_M_START_CONTAINER, ctr_start},
+        {HK_M_EXEC_PROCESS, ctr_exec},
+        {HK_M_SIGNAL_PROCESS, ctr_signal},
+        {HK_M_RESIZE_TTY, ctr_resize},
+        {HK_M_STATE, ctr_state},
+        {HK_M_PS, ctr_ps},
+        {HK_M_PAUSE, ctr_pause},
+        {HK_M_RESUME, ctr_resume},
+        {HK_M_STATS, ctr_stats},
         {HK_M_UPDATE_RESOURCES, ctr_update},
 };
 
@@ -243,8 +248,8 @@ static void end_tty(struct proc *p)
 int agent_serve(void)
 {
 	int lfd, sfd;
-	struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
-	                         .svm_port = HK_AGENT_PORT};
+	struct sockaddr_vm sa = {
+	        .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = HK_AGENT_PORT};
 	sigset_t chld;
 
 	sigemptyset(&chld);
@@ -273,7 +278,8 @@ int agent_serve(void)
 				continue;
 			ttys[nt++] = pr;
 			p[n++] = (struct pollfd){.fd = pr->master, .events = POLLIN};
-			p[n++] = (struct pollfd){.fd = pr->tty_in_closed ? -1 : pr->stream[STREAM_TTY],
+			p[n++] = (struct pollfd){.fd = pr->tty_in_closed ? -1
+			                                                 : pr->stream[STREAM_TTY],
 			                         .events = POLLIN};
 		}
 		if (poll(p, (nfds_t)n, -1) < 0) {

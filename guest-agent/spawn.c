@@ -55,14 +55,22 @@ static const struct {
 	const char *name;
 	int res;
 } rlimit_names[] = {
-        {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-        {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-        {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-        {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-        {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-        {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+        {"RLIMIT_AS", RLIMIT_AS},
+        {"RLIMIT_CORE", RLIMIT_CORE},
+        {"RLIMIT_CPU", RLIMIT_CPU},
+        {"RLIMIT_DATA", RLIMIT_DATA},
+        {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+        {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+        {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+        {"RLIMIT_NICE", RLIMIT_NICE},
+        {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+        {"RLIMIT_NPROC", RLIMIT_NPROC},
+        {"RLIMIT_RSS", RLIMIT_RSS},
+        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+        {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+        {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+        {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 static int set_rlimits(const struct oci_process *p, hk_err **err)
@@ -70,14 +78,16 @@ static int set_rlimits(const struct oci_process *p, hk_err **err)
 	for (size_t i = 0; i < p->rlimits.n; i++) {
 		const struct oci_rlimit *l = &p->rlimits.v[i];
 		size_t k = 0;
-		while (k < HK_ARRAY_SIZE(rlimit_names) && strcmp(rlimit_names[k].name, l->type) != 0)
+		while (k < HK_ARRAY_SIZE(rlimit_names) &&
+		       strcmp(rlimit_names[k].name, l->type) != 0)
 			k++;
 		if (k == HK_ARRAY_SIZE(rlimit_names))
 			return hk_err_set(err, EINVAL, "process.rlimits[%zu]: unknown type `%s`", i,
 			                  l->type);
 		struct rlimit rl = {.rlim_cur = l->soft.v, .rlim_max = l->hard.v};
 		if (setrlimit(rlimit_names[k].res, &rl) < 0)
-			return hk_err_set(err, errno, "process.rlimits[%zu]: setrlimit %s", i, l->type);
+			return hk_err_set(err, errno, "process.rlimits[%zu]: setrlimit %s", i,
+			                  l->type);
 	}
 	return 0;
 }
@@ -138,7 +148,7 @@ static int set_user(const struct oci_process *p, hk_err **err)
 	if (u)
 		for (; ng < u->additional_gids.n && ng < NGROUPS_MAX; ng++)
 			groups[ng] = u->additional_gids.v[ng];
-	if (agent_caps_prepare_setuid(err) < 0)
+	if (agent_caps_prepare_setuid(p->capabilities, err) < 0)
 		return -1;
 	if (setgroups(ng, groups) < 0)
 		return hk_err_set(err, errno, "process.user.additionalGids: setgroups");
@@ -319,19 +329,21 @@ pid_t spawn_process(const struct spawn_req *r, hk_err **err)
 			if (!wants_ns(r->spec, namespaces[i].type))
 				continue;
 			if (namespaces[i].flag == CLONE_NEWUSER)
-				return hk_err_set(err, ENOTSUP,
-				                  "linux.namespaces: user namespaces are not supported "
-				                  "yet inside husk VMs");
+				return hk_err_set(
+				        err, ENOTSUP,
+				        "linux.namespaces: user namespaces are not supported "
+				        "yet inside husk VMs");
 			/* The cgroup namespace is made after joining the cgroup. */
 			if (namespaces[i].flag != CLONE_NEWCGROUP)
 				flags |= (unsigned long)namespaces[i].flag;
 		}
 		for (size_t i = 0; r->spec->linux_ && i < r->spec->linux_->namespaces.n; i++)
 			if (r->spec->linux_->namespaces.v[i].path)
-				return hk_err_set(err, ENOTSUP,
-				                  "linux.namespaces[%zu].path: joining a namespace by "
-				                  "path is not supported inside husk VMs",
-				                  i);
+				return hk_err_set(
+				        err, ENOTSUP,
+				        "linux.namespaces[%zu].path: joining a namespace by "
+				        "path is not supported inside husk VMs",
+				        i);
 	}
 	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
 	if (pid < 0)

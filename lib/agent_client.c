@@ -73,8 +73,8 @@ int hk_vsock_connect(const char *uds, uint32_t port, int timeout_ms, hk_err **er
 		if (r == 0)
 			return fd;
 		if (hk_now_us() >= deadline)
-			return hk_err_set(err, ETIMEDOUT, "the agent did not answer on vsock port %u",
-			                  port);
+			return hk_err_set(err, ETIMEDOUT,
+			                  "the agent did not answer on vsock port %u", port);
 		/* The guest is still booting: its listener appears by itself,
 		 * with no event to wait on from here. */
 		nanosleep(&pause, NULL);

@@ -3,10 +3,15 @@
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a
+# The agent's process set-up (seccomp, capabilities) is tested on the host:
+# the same libseccomp and libcap calls, in a forked child.
+UNIT_AGENT_SRC := guest-agent/seccomp.c guest-agent/caps.c
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/librt.a $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a \
+              $(UNIT_AGENT_SRC)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(HK_CFLAGS) -o $@ $< $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a $(LDLIBS_YAJL) -lpthread
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $< $(if $(filter test_procsec,$*),$(UNIT_AGENT_SRC) -lseccomp -lcap) \
+	  $(B)/librt.a $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a $(LDLIBS_YAJL) -lpthread
 
 # Each binary prints TAP; a failing one fails the target. Fixtures are found
 # relative to the checkout.

@@ -122,8 +122,8 @@ static int write_extra(const char *dir, pid_t pid, hk_err **err)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S", &tm);
-	hk_buf_printf(&b, "{\"created\":\"%s.%09ldZ\",\"start_time\":%llu}\n", created,
-	              ts.tv_nsec, start_time(pid));
+	hk_buf_printf(&b, "{\"created\":\"%s.%09ldZ\",\"start_time\":%llu}\n", created, ts.tv_nsec,
+	              start_time(pid));
 	if (hk_buf_done(&b, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/husk.json", dir);
@@ -159,7 +159,9 @@ static int send_console(const char *path, int fd, hk_err **err)
 	char name[] = "/dev/ptmx";
 	char ctl[CMSG_SPACE(sizeof(int))] = {0};
 	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+	struct msghdr msg = {.msg_iov = &iov,
+	                     .msg_iovlen = 1,
+	                     .msg_control = ctl,
 	                     .msg_controllen = sizeof(ctl)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 
@@ -259,12 +261,14 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	if (rt_guest_config(spec, &guest, err) < 0)
 		goto fail;
 	if (terminal && o->console_socket == NULL && !o->foreground) {
-		hk_err_set(err, 0, "cannot allocate tty if husk will detach without setting console "
-		                   "socket");
+		hk_err_set(err, 0,
+		           "cannot allocate tty if husk will detach without setting console "
+		           "socket");
 		goto fail;
 	}
 	if (!terminal && o->console_socket) {
-		hk_err_set(err, 0, "cannot use console socket if husk will not detach or allocate tty");
+		hk_err_set(err, 0,
+		           "cannot use console socket if husk will not detach or allocate tty");
 		goto fail;
 	}
 	if (hk_mkdir_p(g->root, 0711, err) < 0)
@@ -295,10 +299,31 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	snprintf(cpus, sizeof(cpus), "%u", guest.vcpus);
 	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)guest.memory_mib);
 	const char *argv[] = {
-	        guest.vmm, "--kernel", guest.kernel, "--initrd", guest.initrd, "--cpus", cpus,
-	        "--memory", mem, "--container", o->id, "--bundle", bundle, "--state-dir", dir,
-	        "--ready-fd", "3", "--console", console, "--log", logpath, "--log-format",
-	        g->log_json ? "json" : "text", g->debug ? "--debug" : NULL, NULL,
+	        guest.vmm,
+	        "--kernel",
+	        guest.kernel,
+	        "--initrd",
+	        guest.initrd,
+	        "--cpus",
+	        cpus,
+	        "--memory",
+	        mem,
+	        "--container",
+	        o->id,
+	        "--bundle",
+	        bundle,
+	        "--state-dir",
+	        dir,
+	        "--ready-fd",
+	        "3",
+	        "--console",
+	        console,
+	        "--log",
+	        logpath,
+	        "--log-format",
+	        g->log_json ? "json" : "text",
+	        g->debug ? "--debug" : NULL,
+	        NULL,
 	};
 	pid = fork();
 	if (pid < 0) {
@@ -340,9 +365,9 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 		goto fail;
 	/* prestart (deprecated, still what Docker uses) and createRuntime
 	 * run on the host once the runtime environment exists. */
-	if (spec->hooks && (rt_hooks_run(&spec->hooks->prestart, "prestart", state_json, err) < 0 ||
-	                    rt_hooks_run(&spec->hooks->create_runtime, "createRuntime", state_json,
-	                                 err) < 0))
+	if (spec->hooks &&
+	    (rt_hooks_run(&spec->hooks->prestart, "prestart", state_json, err) < 0 ||
+	     rt_hooks_run(&spec->hooks->create_runtime, "createRuntime", state_json, err) < 0))
 		goto fail;
 	if (o->pid_file) {
 		char v[24];
@@ -398,10 +423,12 @@ int rt_info(const struct rt_ctx *g, const char *id, struct rt_info *info, hk_err
 	unsigned long long start = 0;
 
 	memset(info, 0, sizeof(*info));
-	if (dir_of(g, id, dir, sizeof(dir), err) < 0 || rt_state_load(g->root, id, &info->state, err) < 0)
+	if (dir_of(g, id, dir, sizeof(dir), err) < 0 ||
+	    rt_state_load(g->root, id, &info->state, err) < 0)
 		return -1;
 	info->pid = info->state->pid.set ? (pid_t)info->state->pid.v : 0;
-	snprintf(info->bundle, sizeof(info->bundle), "%s", info->state->bundle ? info->state->bundle : "");
+	snprintf(info->bundle, sizeof(info->bundle), "%s",
+	         info->state->bundle ? info->state->bundle : "");
 	snprintf(info->status, sizeof(info->status), "%s", info->state->status);
 	if (strcmp(info->status, "creating") == 0)
 		return 0;
@@ -616,14 +643,14 @@ int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err)
 }
 
 static const char *const signames[] = {
-        [SIGHUP] = "HUP",   [SIGINT] = "INT",     [SIGQUIT] = "QUIT", [SIGILL] = "ILL",
-        [SIGTRAP] = "TRAP", [SIGABRT] = "ABRT",   [SIGBUS] = "BUS",   [SIGFPE] = "FPE",
-        [SIGKILL] = "KILL", [SIGUSR1] = "USR1",   [SIGSEGV] = "SEGV", [SIGUSR2] = "USR2",
-        [SIGPIPE] = "PIPE", [SIGALRM] = "ALRM",   [SIGTERM] = "TERM", [SIGSTKFLT] = "STKFLT",
-        [SIGCHLD] = "CHLD", [SIGCONT] = "CONT",   [SIGSTOP] = "STOP", [SIGTSTP] = "TSTP",
-        [SIGTTIN] = "TTIN", [SIGTTOU] = "TTOU",   [SIGURG] = "URG",   [SIGXCPU] = "XCPU",
+        [SIGHUP] = "HUP",   [SIGINT] = "INT",       [SIGQUIT] = "QUIT", [SIGILL] = "ILL",
+        [SIGTRAP] = "TRAP", [SIGABRT] = "ABRT",     [SIGBUS] = "BUS",   [SIGFPE] = "FPE",
+        [SIGKILL] = "KILL", [SIGUSR1] = "USR1",     [SIGSEGV] = "SEGV", [SIGUSR2] = "USR2",
+        [SIGPIPE] = "PIPE", [SIGALRM] = "ALRM",     [SIGTERM] = "TERM", [SIGSTKFLT] = "STKFLT",
+        [SIGCHLD] = "CHLD", [SIGCONT] = "CONT",     [SIGSTOP] = "STOP", [SIGTSTP] = "TSTP",
+        [SIGTTIN] = "TTIN", [SIGTTOU] = "TTOU",     [SIGURG] = "URG",   [SIGXCPU] = "XCPU",
         [SIGXFSZ] = "XFSZ", [SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF", [SIGWINCH] = "WINCH",
-        [SIGIO] = "IO",     [SIGPWR] = "PWR",     [SIGSYS] = "SYS",
+        [SIGIO] = "IO",     [SIGPWR] = "PWR",       [SIGSYS] = "SYS",
 };
 
 int rt_parse_signal(const char *s, int *sig, hk_err **err)

@@ -78,7 +78,8 @@ static int load_defaults(struct rt_guest *g, bool *allow_paths, hk_err **err)
 	for (size_t i = 0; i < 3; i++) {
 		const hk_json *s = hk_json_get(j, strs[i]);
 		if (s && s->type != HJ_STRING)
-			return hk_err_set(err, EINVAL, "`%s`: %s: expected a string", path, strs[i]);
+			return hk_err_set(err, EINVAL, "`%s`: %s: expected a string", path,
+			                  strs[i]);
 		if (s && set_str(dst[i], s->s, err) < 0)
 			return -1;
 	}
@@ -118,7 +119,8 @@ int rt_guest_config(const struct oci_spec *spec, struct rt_guest *g, hk_err **er
 			g->memory_mib = need;
 	}
 	if (r && r->cpu && r->cpu->quota.set && r->cpu->quota.v > 0) {
-		uint64_t period = r->cpu->period.set && r->cpu->period.v ? r->cpu->period.v : 100000;
+		uint64_t period =
+		        r->cpu->period.set && r->cpu->period.v ? r->cpu->period.v : 100000;
 		uint64_t n = ((uint64_t)r->cpu->quota.v + period - 1) / period;
 		if (n > g->vcpus)
 			g->vcpus = (unsigned)(n > 64 ? 64 : n);
@@ -132,7 +134,8 @@ int rt_guest_config(const struct oci_spec *spec, struct rt_guest *g, hk_err **er
 	}
 	if ((a = oci_map_get(&spec->annotations, "io.husk.memory")) != NULL) {
 		if (hk_parse_u64(a, &v) < 0 || v < 64 || v > (1u << 20)) {
-			hk_err_set(err, EINVAL, "annotation io.husk.memory `%s`: want 64 to 1048576 MiB", a);
+			hk_err_set(err, EINVAL,
+			           "annotation io.husk.memory `%s`: want 64 to 1048576 MiB", a);
 			goto fail;
 		}
 		g->memory_mib = v;
@@ -145,8 +148,10 @@ int rt_guest_config(const struct oci_spec *spec, struct rt_guest *g, hk_err **er
 		if ((a = oci_map_get(&spec->annotations, paths[i])) == NULL)
 			continue;
 		if (!allow_paths) {
-			hk_err_set(err, EPERM, "annotation %s: not allowed by the runtime "
-			                       "configuration (allow_path_annotations)", paths[i]);
+			hk_err_set(err, EPERM,
+			           "annotation %s: not allowed by the runtime "
+			           "configuration (allow_path_annotations)",
+			           paths[i]);
 			goto fail;
 		}
 		if (set_str(dst[i], a, err) < 0)

@@ -17,8 +17,8 @@ struct rt_guest {
 	uint64_t memory_mib;
 };
 
-#define RT_DEFAULT_VCPUS      1
-#define RT_DEFAULT_MEMORY_MIB 256
+#define RT_DEFAULT_VCPUS       1
+#define RT_DEFAULT_MEMORY_MIB  256
 /* Guest memory beyond the container's limit: kernel, agent, page cache. */
 #define RT_MEMORY_OVERHEAD_MIB 64
 

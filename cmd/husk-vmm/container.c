@@ -56,8 +56,8 @@ struct cstate {
 	int sig_fd;
 	int ready_fd;
 	bool have_status;
-	int status;     /* wait(2) style */
-	bool failed;    /* create failed: leave with 1 */
+	int status;  /* wait(2) style */
+	bool failed; /* create failed: leave with 1 */
 	struct termios saved;
 	bool restore_tty;
 };
@@ -106,8 +106,7 @@ static int share_one(const char *src, const char *dst, bool rec, bool ro, hk_err
 	return 0;
 }
 
-static int prepare_share(struct cstate *s, struct oci_spec *spec, const char *share,
-                         hk_err **err)
+static int prepare_share(struct cstate *s, struct oci_spec *spec, const char *share, hk_err **err)
 {
 	char path[PATH_MAX + 32];
 	cleanup_free char *root = NULL;

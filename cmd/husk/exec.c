@@ -225,7 +225,9 @@ static int send_console(const char *path, int fd, hk_err **err)
 	char name[] = "/dev/ptmx";
 	char ctl[CMSG_SPACE(sizeof(int))] = {0};
 	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+	struct msghdr msg = {.msg_iov = &iov,
+	                     .msg_iovlen = 1,
+	                     .msg_control = ctl,
 	                     .msg_controllen = sizeof(ctl)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 
@@ -480,8 +482,9 @@ int husk_cmd_exec(const struct husk_globals *g, int argc, char **argv, hk_err **
 		return hk_err_set(err, 0, "cannot exec in a stopped container");
 	bool terminal = strstr(process, "\"terminal\":true") != NULL;
 	if (terminal && o.detach && o.console_socket == NULL)
-		return hk_err_set(err, 0, "cannot allocate tty if husk will detach without setting "
-		                          "console socket");
+		return hk_err_set(err, 0,
+		                  "cannot allocate tty if husk will detach without setting "
+		                  "console socket");
 	if (!o.detach) {
 		if (run_exec(&c, cid, process, terminal, &o, -1, &status, err) < 0)
 			return -1;
@@ -517,7 +520,8 @@ int husk_cmd_exec(const struct husk_globals *g, int argc, char **argv, hk_err **
 		char *nl = strchr(line, '\n');
 		if (nl)
 			*nl = '\0';
-		return hk_err_set(err, 0, "%s", strncmp(line, "error ", 6) == 0 ? line + 6 : "exec failed");
+		return hk_err_set(err, 0, "%s",
+		                  strncmp(line, "error ", 6) == 0 ? line + 6 : "exec failed");
 	}
 	if (o.pid_file) {
 		char v[24];

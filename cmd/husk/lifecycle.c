@@ -39,8 +39,7 @@ int husk_one_id(int argc, char **argv, hk_err **err)
 	return rt_id_check(argv[optind], err);
 }
 
-static int parse_create(int argc, char **argv, struct rt_create_opts *o, bool *detach,
-                        hk_err **err)
+static int parse_create(int argc, char **argv, struct rt_create_opts *o, bool *detach, hk_err **err)
 {
 	static const struct option opts[] = {
 	        {"bundle", required_argument, NULL, 'b'},

@@ -122,11 +122,11 @@ int husk_cmd_resume(const struct husk_globals *g, int argc, char **argv, hk_err 
 static const struct {
 	const char *flag, *path;
 } update_flags[] = {
-        {"memory", "memory.limit"},          {"memory-reservation", "memory.reservation"},
-        {"memory-swap", "memory.swap"},      {"cpu-quota", "cpu.quota"},
-        {"cpu-period", "cpu.period"},        {"cpu-share", "cpu.shares"},
-        {"cpuset-cpus", "cpu.cpus"},         {"cpuset-mems", "cpu.mems"},
-        {"pids-limit", "pids.limit"},        {"blkio-weight", "blockIO.weight"},
+        {"memory", "memory.limit"},     {"memory-reservation", "memory.reservation"},
+        {"memory-swap", "memory.swap"}, {"cpu-quota", "cpu.quota"},
+        {"cpu-period", "cpu.period"},   {"cpu-share", "cpu.shares"},
+        {"cpuset-cpus", "cpu.cpus"},    {"cpuset-mems", "cpu.mems"},
+        {"pids-limit", "pids.limit"},   {"blkio-weight", "blockIO.weight"},
 };
 
 int husk_cmd_update(const struct husk_globals *g, int argc, char **argv, hk_err **err)
@@ -139,8 +139,10 @@ int husk_cmd_update(const struct husk_globals *g, int argc, char **argv, hk_err 
 	int ch, idx;
 
 	for (size_t i = 0; i < HK_ARRAY_SIZE(update_flags); i++)
-		opts[i] = (struct option){update_flags[i].flag, required_argument, NULL, 1000 + (int)i};
-	opts[HK_ARRAY_SIZE(update_flags)] = (struct option){"resources", required_argument, NULL, 'r'};
+		opts[i] = (struct option){update_flags[i].flag, required_argument, NULL,
+		                          1000 + (int)i};
+	opts[HK_ARRAY_SIZE(update_flags)] =
+	        (struct option){"resources", required_argument, NULL, 'r'};
 	opts[HK_ARRAY_SIZE(update_flags) + 1] = (struct option){"help", no_argument, NULL, 'h'};
 	opts[HK_ARRAY_SIZE(update_flags) + 2] = (struct option){0};
 	optind = 0;
@@ -158,8 +160,9 @@ int husk_cmd_update(const struct husk_globals *g, int argc, char **argv, hk_err 
 	if (husk_one_id(argc, argv, err) < 0)
 		return hk_err_wrap(err, "update");
 	if (resources) {
-		int r = strcmp(resources, "-") == 0 ? hk_read_all(STDIN_FILENO, 1 << 20, &doc, &len, err)
-		                                    : hk_read_file(resources, 1 << 20, &doc, &len, err);
+		int r = strcmp(resources, "-") == 0
+		                ? hk_read_all(STDIN_FILENO, 1 << 20, &doc, &len, err)
+		                : hk_read_file(resources, 1 << 20, &doc, &len, err);
 		if (r < 0)
 			return hk_err_wrap(err, "update --resources");
 	} else {
@@ -172,7 +175,8 @@ int husk_cmd_update(const struct husk_globals *g, int argc, char **argv, hk_err 
 			bool any = false;
 			size_t gl = strlen(groups[gi]);
 			for (size_t i = 0; i < HK_ARRAY_SIZE(update_flags); i++) {
-				if (!vals[i] || strncmp(update_flags[i].path, groups[gi], gl) != 0 ||
+				if (!vals[i] ||
+				    strncmp(update_flags[i].path, groups[gi], gl) != 0 ||
 				    update_flags[i].path[gl] != '.')
 					continue;
 				hk_buf_printf(&b, "%s", any ? "," : first_g ? "" : ",");
@@ -266,9 +270,11 @@ int husk_cmd_events(const struct husk_globals *g, int argc, char **argv, hk_err 
 			else if (strcmp(end, "m") == 0)
 				interval *= 60;
 			else if (*end && strcmp(end, "s") != 0)
-				return hk_err_set(err, 0, "events --interval %s: want e.g. 5s", optarg);
+				return hk_err_set(err, 0, "events --interval %s: want e.g. 5s",
+				                  optarg);
 			if (interval <= 0)
-				return hk_err_set(err, 0, "events --interval %s: must be positive", optarg);
+				return hk_err_set(err, 0, "events --interval %s: must be positive",
+				                  optarg);
 		} else if (ch == 'h') {
 			husk_usage("events");
 			return 0;

@@ -4,7 +4,7 @@
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
 
-HUSK_SRC="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+HUSK_SRC="${HUSK_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}"
 HUSK="${HUSK:-$HUSK_SRC/build/husk}"
 FIXTURES="$HUSK_SRC/tests/fixtures"
 
@@ -64,13 +64,13 @@ update_config() {
 # Snapshots of what a failed command must not leave behind.
 snapshot_host() {
 	cat /proc/self/mountinfo | awk '{print $5}' | sort >"$BATS_TEST_TMPDIR/mounts.before"
-	pgrep -x 'husk-vmm|virtiofsd' | sort >"$BATS_TEST_TMPDIR/procs.before" || true
+	{ pgrep -x husk-vmm; pgrep -x virtiofsd; } | sort >"$BATS_TEST_TMPDIR/procs.before" || true
 }
 
 # Only what appeared counts: other work on the host may end meanwhile.
 assert_nothing_leaked() {
 	awk '{print $5}' /proc/self/mountinfo | sort >"$BATS_TEST_TMPDIR/mounts.after"
-	pgrep -x 'husk-vmm|virtiofsd' | sort >"$BATS_TEST_TMPDIR/procs.after" || true
+	{ pgrep -x husk-vmm; pgrep -x virtiofsd; } | sort >"$BATS_TEST_TMPDIR/procs.after" || true
 	run comm -13 "$BATS_TEST_TMPDIR/mounts.before" "$BATS_TEST_TMPDIR/mounts.after"
 	assert_output ""
 	run comm -13 "$BATS_TEST_TMPDIR/procs.before" "$BATS_TEST_TMPDIR/procs.after"

@@ -1,0 +1,70 @@
+# Shared by the container suites. These files run where guests boot: on a
+# host with hardware KVM directly, otherwise inside the lab, the whole file
+# in one lab boot (make lab-check does `tests/lab/run -- bats tests/lab/containers`).
+
+HUSK_SRC="$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)"
+load ../../integration/helpers
+
+container_setup() {
+	requires root
+	case "$("$HUSK_SRC/tests/lab/kvm-kind")" in
+	hardware-*) ;;
+	*) skip "needs a KVM that boots standard guests: run through tests/lab/run" ;;
+	esac
+	common_setup
+	setup_busybox
+	RECVTTY="$HUSK_SRC/build/tests/tools/recvtty"
+	snapshot_host
+}
+
+# Everything the test made is gone: containers deleted, no monitor, no
+# virtiofsd, no mount, no state directory.
+container_teardown() {
+	local id
+	for id in $("$HUSK" --root "$HUSK_ROOT" list --quiet 2>/dev/null); do
+		"$HUSK" --root "$HUSK_ROOT" delete --force "$id" >/dev/null 2>&1 || true
+	done
+}
+
+# wait_for SECONDS CMD...: polls CMD until it succeeds, failing the test at
+# the deadline. The runtime's state changes asynchronously (a VM shutting
+# down); this waits on the condition itself, never a fixed sleep.
+wait_for() {
+	local deadline=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			fail "timed out waiting for: $*"
+		fi
+		sleep 0.05
+	done
+}
+
+status_is() {
+	[ "$(husk state "$1" 2>/dev/null | jq -r .status)" = "$2" ]
+}
+
+gone() {
+	! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+# set_args ARG...: the container's process arguments.
+set_args() {
+	local json
+	json=$(printf '%s\n' "$@" | jq -R . | jq -s .)
+	update_config ".process.args = $json"
+}
+
+# No monitor or virtiofsd left (by name), and no mounts that were not there.
+assert_clean() {
+	wait_for 10 no_vmm_left
+	assert_nothing_leaked
+}
+
+no_vmm_left() {
+	! comm -13 "$BATS_TEST_TMPDIR/procs.before" <(procs_now) | grep -q .
+}
+
+procs_now() {
+	{ pgrep -x husk-vmm; pgrep -x virtiofsd; } | sort
+}
