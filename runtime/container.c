@@ -356,18 +356,23 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 		if (r < 0)
 			goto fail;
 	}
+	/* The monitor's pid is on record before anything can go wrong, so
+	 * delete --force after a killed create finds and ends it. */
+	if (write_state(dir, o->id, "creating", pid, bundle, spec, &state_json, err) < 0 ||
+	    write_extra(dir, pid, err) < 0)
+		goto fail;
 	if (read_ready(ready[0], pid, err) < 0)
 		goto fail;
 	close(ready[0]);
 	ready[0] = -1;
-	if (write_state(dir, o->id, "created", pid, bundle, spec, &state_json, err) < 0 ||
-	    write_extra(dir, pid, err) < 0)
-		goto fail;
 	/* prestart (deprecated, still what Docker uses) and createRuntime
-	 * run on the host once the runtime environment exists. */
+	 * run on the host once the runtime environment exists; they see the
+	 * container "creating", with its pid, as runc shows it to them. */
 	if (spec->hooks &&
 	    (rt_hooks_run(&spec->hooks->prestart, "prestart", state_json, err) < 0 ||
 	     rt_hooks_run(&spec->hooks->create_runtime, "createRuntime", state_json, err) < 0))
+		goto fail;
+	if (write_state(dir, o->id, "created", pid, bundle, spec, NULL, err) < 0)
 		goto fail;
 	if (o->pid_file) {
 		char v[24];

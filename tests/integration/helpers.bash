@@ -55,10 +55,10 @@ setup_busybox() {
 	update_config '.process.terminal = false'
 }
 
-# update_config JQ-FILTER: edit the bundle's config.json in place.
+# update_config [JQ-OPTIONS] JQ-FILTER: edit the bundle's config.json in place.
 update_config() {
 	local tmp="$BUNDLE/config.json.tmp"
-	jq "$1" "$BUNDLE/config.json" >"$tmp" && mv "$tmp" "$BUNDLE/config.json"
+	jq "$@" "$BUNDLE/config.json" >"$tmp" && mv "$tmp" "$BUNDLE/config.json"
 }
 
 # Snapshots of what a failed command must not leave behind.

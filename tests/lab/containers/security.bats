@@ -1,0 +1,130 @@
+#!/usr/bin/env bats
+# What confines the process inside its VM, applied by the agent as runc
+# applies it on a host: seccomp, capabilities, no_new_privs, read-only root,
+# masked and read-only paths, rlimits, namespaces; and the host-side hooks.
+
+load helpers
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	container_setup
+}
+
+teardown() {
+	container_teardown
+}
+
+@test "a seccomp profile denies with its errno and kills with SIGSYS" {
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+		"syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+		             {"names": ["sethostname"], "action": "SCMP_ACT_KILL_PROCESS"}]}'
+	update_config '.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]'
+	set_args sh -c 'mkdir /tmp/x && echo made; echo after'
+	run husk run --bundle "$BUNDLE" c1
+	assert_success
+	assert_output --partial "Operation not permitted"
+	refute_output --partial made
+	assert_output --partial after
+	update_config '.linux.namespaces += [{"type": "uts"}]'
+	set_args hostname other
+	run husk run --bundle "$BUNDLE" c1
+	assert_failure 159 # 128 + SIGSYS
+	update_config '.linux.seccomp.syscalls[0].action = "SCMP_ACT_SOMETIMES"'
+	run husk create --bundle "$BUNDLE" c1
+	assert_failure 1
+	assert_output --partial "unknown action \`SCMP_ACT_SOMETIMES\`"
+	assert_clean
+}
+
+@test "the process has exactly its capability sets, and no_new_privs" {
+	set_args sh -c 'grep -E "^(CapBnd|CapEff|CapPrm|NoNewPrivs)" /proc/self/status'
+	run husk run --bundle "$BUNDLE" c1
+	assert_success
+	# runc spec's defaults: AUDIT_WRITE, KILL, NET_BIND_SERVICE.
+	assert_line --regexp '^CapBnd:\s+0000000020000420$'
+	assert_line --regexp '^CapEff:\s+0000000020000420$'
+	assert_line --regexp '^NoNewPrivs:\s+1$'
+	update_config '.process.capabilities.effective = ["CAP_KILL"] | .process.noNewPrivileges = false'
+	run husk run --bundle "$BUNDLE" c1
+	assert_line --regexp '^CapEff:\s+0000000000000020$'
+	assert_line --regexp '^NoNewPrivs:\s+0$'
+	# Without CAP_SYS_ADMIN, not even root in the guest may mount.
+	set_args mount -t tmpfs none /mnt
+	run husk run --bundle "$BUNDLE" c1
+	assert_failure
+	assert_output --partial "Operation not permitted"
+	assert_clean
+}
+
+@test "read-only root, masked and read-only paths" {
+	set_args sh -c 'touch /x 2>&1; wc -c </proc/kcore; echo 1 >/proc/sys/kernel/ns_last_pid 2>&1; ls /proc/acpi | wc -l'
+	run husk run --bundle "$BUNDLE" c1
+	assert_line --index 0 --partial "Read-only file system"
+	assert_line --index 1 0
+	assert_line --index 2 --partial "Read-only file system"
+	assert_line --index 3 0
+	assert_clean
+}
+
+@test "rlimits, hostname, user and groups" {
+	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "hard": 4000, "soft": 3000},
+		{"type": "RLIMIT_NPROC", "hard": 500, "soft": 400}]'
+	update_config '.process.user = {"uid": 1000, "gid": 100, "additionalGids": [5, 6]}'
+	update_config '.linux.namespaces += [{"type": "uts"}] | .hostname = "box"'
+	set_args sh -c 'ulimit -Sn; ulimit -Hn; ulimit -Su; hostname; id -u; id -g; id -G'
+	run husk run --bundle "$BUNDLE" c1
+	assert_success
+	assert_equal "$output" "$(printf '%s\n' 3000 4000 400 box 1000 100 '100 5 6')"
+	assert_clean
+}
+
+@test "hooks: prestart and createRuntime get the state on stdin, poststop runs at delete" {
+	hooks="$BATS_TEST_TMPDIR/hooks"
+	mkdir -p "$hooks"
+	update_config --arg d "$hooks" '.hooks = {
+		"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "cat >\"$0/prestart\"", $d]}],
+		"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "cat >\"$0/createRuntime\"", $d]}],
+		"poststart": [{"path": "/bin/sh", "args": ["sh", "-c", "cat >\"$0/poststart\"", $d]}],
+		"poststop": [{"path": "/bin/sh", "args": ["sh", "-c", "cat >\"$0/poststop\"", $d]}]}'
+	set_args sleep 1000
+	husk create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" c1
+	pid=$(cat "$BATS_TEST_TMPDIR/pid")
+	jq -e --argjson p "$pid" --arg b "$BUNDLE" '.id == "c1" and .pid == $p and .status == "creating" and .bundle == $b' "$hooks/prestart"
+	jq -e '.id == "c1"' "$hooks/createRuntime"
+	[ ! -e "$hooks/poststart" ]
+	husk start c1
+	jq -e '.id == "c1" and .status == "running"' "$hooks/poststart"
+	[ ! -e "$hooks/poststop" ]
+	husk delete --force c1
+	jq -e '.id == "c1" and .status == "stopped"' "$hooks/poststop"
+	assert_clean
+}
+
+@test "a failing prestart hook fails create with its output and leaves nothing" {
+	update_config '.hooks = {"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo no network for you >&2; exit 2"]}]}'
+	run husk create --bundle "$BUNDLE" c1
+	assert_failure 1
+	assert_output --partial "prestart hook 0: \`/bin/sh\` exited with status 2: no network for you"
+	run husk state c1
+	assert_failure 1
+	assert_clean
+}
+
+@test "an OOM kill inside the guest exits 137 and is reported as an oom event" {
+	update_config '.linux.resources.memory = {"limit": 33554432, "swap": 33554432}'
+	set_args sh -c 'echo start; dd if=/dev/zero of=/dev/null bs=200M count=1; echo survived'
+	husk create --bundle "$BUNDLE" c1
+	husk events c1 >"$BATS_TEST_TMPDIR/events" &
+	epid=$!
+	husk start c1
+	wait_for 120 status_is c1 stopped
+	wait_for 30 grep -q '"type":"oom"' "$BATS_TEST_TMPDIR/events"
+	kill "$epid" 2>/dev/null || true
+	husk delete c1
+	set_args sh -c 'dd if=/dev/zero of=/dev/null bs=200M count=1'
+	run husk run --bundle "$BUNDLE" c2
+	assert_failure 137
+	assert_clean
+}
