@@ -30,5 +30,9 @@ guest-kernel:
 
 guest: guest-kernel $(GUEST)/initramfs.cpio
 
+# The container suites run inside one lab boot (each test boots its own
+# guests in it); LAB_SUITES=file.bats narrows them.
+LAB_SUITES ?= tests/lab/containers
 lab-check: all guest
 	bats --print-output-on-failure tests/lab
+	tests/lab/run --timeout 2700 --mem 3072 -- bats --print-output-on-failure $(LAB_SUITES)

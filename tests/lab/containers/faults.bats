@@ -1,0 +1,67 @@
+#!/usr/bin/env bats
+# Faults: the guest kernel panics, a create is killed halfway, the agent's
+# peer vanishes. After each, delete --force leaves nothing behind: no
+# monitor, no virtiofsd, no mount, no state directory.
+
+load helpers
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	container_setup
+}
+
+teardown() {
+	container_teardown
+}
+
+@test "a guest kernel panic ends the container; delete --force leaves nothing" {
+	# The VM's kernel is the container's own, so a sysctl may make a
+	# cgroup OOM panic it (Kata allows guest-wide sysctls the same way).
+	update_config '.linux.sysctl = {"vm.panic_on_oom": "2"} |
+		.linux.resources.memory = {"limit": 33554432, "swap": 33554432}'
+	set_args sh -c 'dd if=/dev/zero of=/dev/null bs=200M count=1'
+	husk create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" c1 </dev/null >"$BATS_TEST_TMPDIR/out" 2>&1
+	pid=$(cat "$BATS_TEST_TMPDIR/pid")
+	husk start c1
+	wait_for 120 gone "$pid"
+	assert_equal "$(husk state c1 | jq -r .status)" stopped
+	# The guest's console, kept in the state directory, names the panic.
+	run cat "$HUSK_ROOT/c1/console.log"
+	assert_output --partial "Kernel panic - not syncing"
+	husk delete --force c1
+	[ ! -e "$HUSK_ROOT/c1" ]
+	assert_clean
+}
+
+@test "a create killed halfway (in its prestart hook) is cleaned up by delete --force" {
+	update_config '.hooks = {"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "touch \"$0\"; exec sleep 1000", "'"$BATS_TEST_TMPDIR/in-hook"'"]}]}'
+	set_args sleep 1000
+	husk create --bundle "$BUNDLE" c1 </dev/null >/dev/null 2>&1 &
+	creator=$!
+	wait_for 120 test -e "$BATS_TEST_TMPDIR/in-hook"
+	# The VM is up, the state says creating, and its creator dies.
+	assert_equal "$(husk state c1 | jq -r .status)" creating
+	kill -9 "$creator"
+	wait "$creator" || true
+	pkill -f "exec sleep 1000" || true
+	husk delete --force c1
+	run husk state c1
+	assert_failure 1
+	run husk delete --force c1
+	assert_success
+	assert_clean
+}
+
+@test "the monitor killed before start: delete --force, then the id is free again" {
+	set_args true
+	husk create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" c1 </dev/null >/dev/null 2>&1
+	kill -9 "$(cat "$BATS_TEST_TMPDIR/pid")"
+	wait_for 10 gone "$(cat "$BATS_TEST_TMPDIR/pid")"
+	run husk start c1
+	assert_failure 1
+	husk delete --force c1
+	run husk run --bundle "$BUNDLE" c1
+	assert_success
+	assert_clean
+}
