@@ -24,9 +24,8 @@ trap cleanup EXIT
 b=$tmp/bundle
 mkdir -p "$b/rootfs/bin" "$b/rootfs/proc" "$b/rootfs/sys" "$b/rootfs/dev" "$b/rootfs/tmp"
 cp /bin/busybox "$b/rootfs/bin/busybox"
-for a in $(/bin/busybox --list); do
-	[ "$a" = busybox ] || ln -sf busybox "$b/rootfs/bin/$a"
-done
+mkdir -p "$b/rootfs/usr" && ln -s ../bin "$b/rootfs/usr/bin"
+/bin/busybox --install -s "$b/rootfs/bin"
 build/husk spec --bundle "$b"
 jq '.process.terminal = false | .process.args = ["true"]' "$b/config.json" >"$b/c" && mv "$b/c" "$b/config.json"
 

@@ -45,10 +45,13 @@ setup_busybox() {
 	mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE/rootfs/proc" "$BUNDLE/rootfs/sys" \
 		"$BUNDLE/rootfs/dev" "$BUNDLE/rootfs/etc" "$BUNDLE/rootfs/tmp"
 	cp /bin/busybox "$BUNDLE/rootfs/bin/busybox"
-	local a
-	for a in $(/bin/busybox --list); do
-		[ "$a" = busybox ] || ln -sf busybox "$BUNDLE/rootfs/bin/$a"
-	done
+	# One process for every applet link (a loop of ln costs minutes where
+	# each exec is emulated, in the lab). The links name the path busybox
+	# was run from, /usr/bin/busybox on a merged-/usr host: usr/bin leads
+	# to bin inside the rootfs.
+	mkdir -p "$BUNDLE/rootfs/usr"
+	ln -s ../bin "$BUNDLE/rootfs/usr/bin"
+	/bin/busybox --install -s "$BUNDLE/rootfs/bin"
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$BUNDLE/rootfs/etc/passwd"
 	echo 'root:x:0:' >"$BUNDLE/rootfs/etc/group"
 	"$HUSK" spec --bundle "$BUNDLE"
