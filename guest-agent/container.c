@@ -173,18 +173,18 @@ static int open_pty(struct proc *p, const struct oci_process *proc, int *slave, 
 		return 0;
 	if (p->stream[STREAM_TTY] < 0)
 		return hk_err_set(err, EINVAL, "process.terminal: no tty stream was opened");
-	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0) {
+	/* The devpts instance's own ptmx, and the slave through TIOCGPTPEER:
+	 * no lookup of /dev/ptmx (absent from a minimal devtmpfs) or of a
+	 * /dev/pts/N path. */
+	int m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int unlock = 0;
+	if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0 ||
+	    (*slave = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
 		int e = errno;
 		if (m >= 0)
 			close(m);
+		*slave = -1;
 		return hk_err_set(err, e, "open a pty");
-	}
-	char name[64];
-	if (ptsname_r(m, name, sizeof(name)) != 0 ||
-	    (*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-		close(m);
-		return hk_err_set(err, errno, "open the pty slave");
 	}
 	if (proc->console_size) {
 		struct winsize ws = {.ws_row = (unsigned short)proc->console_size->height.v,

@@ -75,6 +75,7 @@ teardown() {
 	assert_equal "$(husk state c1 | jq -r .status)" running
 	run husk list --format json
 	echo "$output" | jq -e '.[0].id == "c1" and .[0].status == "running"'
+	wait_for 60 grep -q started "$BATS_TEST_TMPDIR/out" # its trap is set
 	husk kill c1 TERM
 	wait_for 60 status_is c1 stopped
 	assert_equal "$(husk state c1 | jq .pid)" 0
@@ -91,9 +92,14 @@ teardown() {
 }
 
 @test "kill takes signal names and numbers" {
-	set_args sh -c 'trap "exit 10" USR1; trap "exit 12" USR2; while :; do sleep 0.1; done'
+	# The shell is the pid namespace's init: a signal it has no handler for
+	# yet is dropped, so the test waits until the traps are set.
+	update_config '.root.readonly = false'
+	set_args sh -c 'trap "exit 10" USR1; trap "exit 12" USR2; touch /tmp/trapped; while :; do sleep 0.1; done'
 	for sig in USR1 SIGUSR2 10; do
+		rm -f "$BUNDLE/rootfs/tmp/trapped"
 		husk run -d --bundle "$BUNDLE" c1
+		wait_for 60 test -e "$BUNDLE/rootfs/tmp/trapped"
 		husk kill c1 "$sig"
 		wait_for 60 status_is c1 stopped
 		husk delete c1
