@@ -35,7 +35,8 @@ RT_SRC := $(wildcard runtime/*.c)
 VMM_SRC := vmm/bus.c vmm/loop.c vmm/mem.c vmm/vm.c vmm/vcpu.c vmm/legacy.c \
            $(wildcard vmm/x86/*.c) \
            vmm/virtio/mmio.c vmm/virtio/queue.c vmm/virtio/rng.c vmm/virtio/blk.c \
-           vmm/virtio/vsock.c vmm/virtio/fs.c vmm/vhost_user.c
+           vmm/virtio/vsock.c vmm/virtio/fs.c vmm/vhost_user.c \
+           $(wildcard vmm/sched/*.c)
 VMMD_SRC := $(wildcard cmd/husk-vmm/*.c)
 
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
@@ -63,9 +64,9 @@ $(B)/librt.a: $(RT_OBJ)
 $(B)/libvmm.a: $(VMM_OBJ)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/husk: $(HUSK_OBJ) $(B)/librt.a $(B)/liboci.a $(B)/libhk.a
+$(B)/husk: $(HUSK_OBJ) $(B)/librt.a $(B)/libvmm.a $(B)/liboci.a $(B)/libhk.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL)
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) -lpthread
 
 $(B)/husk-vmm: $(VMMD_OBJ) $(B)/libvmm.a $(B)/liboci.a $(B)/libhk.a
 	@$(if $(Q),echo "  LD      $@")

@@ -96,10 +96,10 @@ int cgroup_apply(const char *path, const struct oci_resources *r, hk_err **err)
 			if (r2 < 0)
 				return hk_err_wrap(err, "linux.resources.cpu.quota");
 		}
-		if (c->cpus && c->cpus[0] && cgroup_write(path, "cpuset.cpus", c->cpus, err) < 0)
-			return hk_err_wrap(err, "linux.resources.cpu.cpus");
-		if (c->mems && c->mems[0] && cgroup_write(path, "cpuset.mems", c->mems, err) < 0)
-			return hk_err_wrap(err, "linux.resources.cpu.mems");
+		/* cpus and mems name host CPUs and nodes: they place the vCPU
+		 * threads and guest memory (husk-vmm --cpu-list, --mems), as
+		 * Kata applies them to the sandbox; inside the guest every
+		 * vCPU is the container's. */
 	}
 	if (r->block_io && r->block_io->weight.set && r->block_io->weight.v) {
 		hk_err *ignore = NULL;

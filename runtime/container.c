@@ -25,6 +25,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "runtime/cgroup.h"
 #include "runtime/guestcfg.h"
 #include "runtime/hooks.h"
 #include "runtime/state.h"
@@ -112,7 +113,7 @@ static int write_state(const char *dir, const char *id, const char *status, pid_
 	return 0;
 }
 
-static int write_extra(const char *dir, pid_t pid, hk_err **err)
+static int write_extra(const char *dir, pid_t pid, const struct rt_cgroup *cg, hk_err **err)
 {
 	char path[PATH_MAX + 16], created[40];
 	cleanup_buf struct hk_buf b = {0};
@@ -122,8 +123,10 @@ static int write_extra(const char *dir, pid_t pid, hk_err **err)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S", &tm);
-	hk_buf_printf(&b, "{\"created\":\"%s.%09ldZ\",\"start_time\":%llu}\n", created, ts.tv_nsec,
-	              start_time(pid));
+	hk_buf_printf(&b, "{\"created\":\"%s.%09ldZ\",\"start_time\":%llu,\"cgroup\":", created,
+	              ts.tv_nsec, start_time(pid));
+	hk_buf_jstr(&b, cg->dir);
+	hk_buf_printf(&b, ",\"cgroup_v2\":%s}\n", cg->v2 ? "true" : "false");
 	if (hk_buf_done(&b, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/husk.json", dir);
@@ -244,6 +247,7 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	pid_t pid = -1;
 	bool made_dir = false;
 	cleanup_free char *state_json = NULL;
+	struct rt_cgroup cg = {0};
 
 	*vmm = -1;
 	if (dir_of(g, o->id, dir, sizeof(dir), err) < 0)
@@ -283,6 +287,12 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	made_dir = true;
 	if (write_state(dir, o->id, "creating", 0, bundle, spec, NULL, err) < 0)
 		goto fail;
+	/* The whole sandbox (monitor, virtiofsd) in one cgroup, sized by the
+	 * container's cpu resources before anything runs in it. */
+	const struct oci_linux *lx = spec->linux_;
+	if (rt_cgroup_create(lx ? lx->cgroups_path : NULL, o->id, &cg, err) < 0 ||
+	    rt_cgroup_set_cpu(&cg, lx && lx->resources ? lx->resources->cpu : NULL, err) < 0)
+		goto fail;
 	if (pipe2(ready, O_CLOEXEC) < 0) {
 		hk_err_set(err, errno, "pipe");
 		goto fail;
@@ -298,7 +308,7 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	snprintf(console, sizeof(console), "%s/console.log", dir);
 	snprintf(cpus, sizeof(cpus), "%u", guest.vcpus);
 	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)guest.memory_mib);
-	const char *argv[] = {
+	const char *argv[40 + 2 * RT_NSCHED] = {
 	        guest.vmm,
 	        "--kernel",
 	        guest.kernel,
@@ -322,9 +332,18 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	        logpath,
 	        "--log-format",
 	        g->log_json ? "json" : "text",
-	        g->debug ? "--debug" : NULL,
-	        NULL,
 	};
+	size_t argc = 23;
+	char flags[RT_NSCHED][24];
+	for (int i = 0; i < RT_NSCHED; i++) {
+		if (guest.sched[i] == NULL)
+			continue;
+		snprintf(flags[i], sizeof(flags[i]), "--%s", rt_sched_flags[i]);
+		argv[argc++] = flags[i];
+		argv[argc++] = guest.sched[i];
+	}
+	if (g->debug)
+		argv[argc++] = "--debug";
 	pid = fork();
 	if (pid < 0) {
 		hk_err_set(err, errno, "fork");
@@ -339,6 +358,10 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 		}
 		if (dup2(ready[1], 3) < 0)
 			_exit(127);
+		if (rt_cgroup_join_self(&cg) < 0) {
+			fprintf(stderr, "husk: join cgroup `%s`: %s\n", cg.dir, strerror(errno));
+			_exit(127);
+		}
 		execv(guest.vmm, (char *const *)argv);
 		fprintf(stderr, "husk: exec `%s`: %s\n", guest.vmm, strerror(errno));
 		_exit(127);
@@ -359,7 +382,7 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	/* The monitor's pid is on record before anything can go wrong, so
 	 * delete --force after a killed create finds and ends it. */
 	if (write_state(dir, o->id, "creating", pid, bundle, spec, &state_json, err) < 0 ||
-	    write_extra(dir, pid, err) < 0)
+	    write_extra(dir, pid, &cg, err) < 0)
 		goto fail;
 	if (read_ready(ready[0], pid, err) < 0)
 		goto fail;
@@ -396,6 +419,11 @@ fail:
 		close(master);
 	if (slave >= 0)
 		close(slave);
+	if (cg.dir[0]) {
+		cleanup_err hk_err *e = NULL;
+		if (rt_cgroup_remove(&cg, 5000, &e) < 0)
+			hk_warn("%s", e->msg);
+	}
 	if (made_dir)
 		remove_state(dir);
 	oci_spec_free(spec);
@@ -403,7 +431,8 @@ fail:
 	return -1;
 }
 
-static int read_extra(const char *dir, char *created, size_t clen, unsigned long long *start)
+static int read_extra(const char *dir, char *created, size_t clen, unsigned long long *start,
+                      struct rt_cgroup *cg)
 {
 	char path[PATH_MAX + 16];
 	cleanup_free char *buf = NULL;
@@ -419,6 +448,12 @@ static int read_extra(const char *dir, char *created, size_t clen, unsigned long
 		snprintf(created, clen, "%s", c->s);
 	if (s && s->type == HJ_NUMBER)
 		*start = strtoull(s->s, NULL, 10);
+	const hk_json *d = hk_json_get(j, "cgroup"), *v2 = hk_json_get(j, "cgroup_v2");
+	if (cg && d && d->type == HJ_STRING && strncmp(d->s, "/sys/fs/cgroup/", 15) == 0 &&
+	    strlen(d->s) < sizeof(cg->dir)) {
+		strcpy(cg->dir, d->s);
+		cg->v2 = v2 && v2->type == HJ_BOOL && v2->b;
+	}
 	return 0;
 }
 
@@ -437,7 +472,7 @@ int rt_info(const struct rt_ctx *g, const char *id, struct rt_info *info, hk_err
 	snprintf(info->status, sizeof(info->status), "%s", info->state->status);
 	if (strcmp(info->status, "creating") == 0)
 		return 0;
-	read_extra(dir, info->created, sizeof(info->created), &start);
+	read_extra(dir, info->created, sizeof(info->created), &start, NULL);
 	if (info->pid <= 0 || start == 0 || start_time(info->pid) != start) {
 		snprintf(info->status, sizeof(info->status), "stopped");
 		return 0;
@@ -608,11 +643,18 @@ int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err)
 		if (!force)
 			return -1;
 		/* A half-written state: nothing to ask, remove what is there. */
+		struct rt_cgroup cg = {0};
 		hk_err_free(err);
+		read_extra(dir, created, sizeof(created), &start, &cg);
+		if (rt_cgroup_remove(&cg, 10000, err) < 0) {
+			hk_warn("%s", (*err)->msg);
+			hk_err_free(err);
+		}
 		remove_state(dir);
 		return 0;
 	}
-	read_extra(dir, created, sizeof(created), &start);
+	struct rt_cgroup cg = {0};
+	read_extra(dir, created, sizeof(created), &start, &cg);
 	if (strcmp(info.status, "stopped") != 0) {
 		if (!force) {
 			hk_err_set(err, 0, "cannot delete container %s that is not stopped: %s", id,
@@ -642,9 +684,28 @@ int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err)
 			hk_warn("%s", e2->msg);
 	}
 	oci_spec_free(spec);
+	/* Whatever the monitor left (a virtiofsd after a SIGKILL) ends here. */
+	if (rt_cgroup_remove(&cg, 10000, &e2) < 0)
+		hk_warn("%s", e2->msg);
 	remove_state(dir);
 	rt_info_free(&info);
 	return 0;
+}
+
+int rt_update_host(const struct rt_ctx *g, const char *id, const struct oci_resources *r,
+                   hk_err **err)
+{
+	char dir[PATH_MAX], created[40];
+	unsigned long long start = 0;
+	struct rt_cgroup cg = {0};
+
+	if (dir_of(g, id, dir, sizeof(dir), err) < 0)
+		return -1;
+	if (!rt_exists(g->root, id))
+		return hk_err_set(err, 0, "container `%s` does not exist", id);
+	if (read_extra(dir, created, sizeof(created), &start, &cg) < 0)
+		return hk_err_set(err, 0, "container `%s`: no state to update", id);
+	return rt_cgroup_set_cpu(&cg, r->cpu, err);
 }
 
 static const char *const signames[] = {

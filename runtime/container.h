@@ -41,6 +41,11 @@ void rt_info_free(struct rt_info *info);
 int rt_kill(const struct rt_ctx *g, const char *id, int sig, bool all, hk_err **err);
 int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err);
 
+/* What `update` changes on the host: the sandbox cgroup's cpu bandwidth
+ * (the rest of linux.resources goes to the guest through the agent). */
+int rt_update_host(const struct rt_ctx *g, const char *id, const struct oci_resources *r,
+                   hk_err **err);
+
 /* A control connection to the container's agent. */
 int rt_agent_open(const struct rt_ctx *g, const char *id, struct hk_agent *a, hk_err **err);
 /* The vsock socket of a container, for stream connections. */

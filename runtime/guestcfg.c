@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/cpulist.h"
 #include "lib/json.h"
 #include "lib/util.h"
+#include "vmm/sched/sched.h"
 
 static int set_str(char **dst, const char *v, hk_err **err)
 {
@@ -54,6 +56,47 @@ static int u64_field(const hk_json *j, const char *key, uint64_t *out, hk_err **
 	return 1;
 }
 
+const char *const rt_sched_flags[RT_NSCHED] = {
+        "cpu-list", "mems", "affinity", "scheduler-policy", "priority", "realtime",
+};
+static const char *const sched_keys[RT_NSCHED] = {
+        "cpu_list", "mems", "affinity", "scheduler_policy", "priority", "realtime",
+};
+
+/* Refuses a value husk-vmm would refuse, so create fails before anything
+ * starts and names where the value came from. */
+static int check_sched(enum rt_sched_opt o, const char *v, hk_err **err)
+{
+	struct sched_cfg c;
+	cpu_set_t set;
+
+	sched_cfg_init(&c);
+	switch (o) {
+	case RT_CPU_LIST:
+	case RT_MEMS:
+		return hk_cpulist_parse(v, &set, err);
+	case RT_AFFINITY:
+		return sched_parse_affinity(v, &c, err);
+	case RT_SCHED_POLICY:
+		return sched_parse_policy(v, &c, err);
+	case RT_PRIORITY:
+		return sched_parse_priority(v, &c, err);
+	case RT_REALTIME:
+		return sched_parse_rt(v, &c, err);
+	case RT_NSCHED:
+		break;
+	}
+	return hk_err_set(err, EINVAL, "unknown setting");
+}
+
+static int set_sched(struct rt_guest *g, enum rt_sched_opt o, const char *v, const char *from,
+                     hk_err **err)
+{
+	if (check_sched(o, v, err) < 0)
+		return hk_err_wrap(err, "%s", from);
+	return set_str(&g->sched[o], v, err);
+}
+
 static int load_defaults(struct rt_guest *g, bool *allow_paths, hk_err **err)
 {
 	const char *path = getenv("HUSK_CONFIG");
@@ -94,6 +137,14 @@ static int load_defaults(struct rt_guest *g, bool *allow_paths, hk_err **err)
 		g->memory_mib = v;
 	const hk_json *a = hk_json_get(j, "allow_path_annotations");
 	*allow_paths = a && a->type == HJ_BOOL && a->b;
+	for (int o = 0; o < RT_NSCHED; o++) {
+		const hk_json *s = hk_json_get(j, sched_keys[o]);
+		if (s && s->type != HJ_STRING)
+			return hk_err_set(err, EINVAL, "`%s`: %s: expected a string", path,
+			                  sched_keys[o]);
+		if (s && set_sched(g, (enum rt_sched_opt)o, s->s, path, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -124,6 +175,19 @@ int rt_guest_config(const struct oci_spec *spec, struct rt_guest *g, hk_err **er
 		uint64_t n = ((uint64_t)r->cpu->quota.v + period - 1) / period;
 		if (n > g->vcpus)
 			g->vcpus = (unsigned)(n > 64 ? 64 : n);
+	}
+	if (r && r->cpu && r->cpu->cpus && *r->cpu->cpus &&
+	    set_sched(g, RT_CPU_LIST, r->cpu->cpus, "linux.resources.cpu.cpus", err) < 0)
+		goto fail;
+	if (r && r->cpu && r->cpu->mems && *r->cpu->mems &&
+	    set_sched(g, RT_MEMS, r->cpu->mems, "linux.resources.cpu.mems", err) < 0)
+		goto fail;
+	for (int o = 0; o < RT_NSCHED; o++) {
+		char key[48];
+		snprintf(key, sizeof(key), "io.husk.%s", rt_sched_flags[o]);
+		if ((a = oci_map_get(&spec->annotations, key)) != NULL &&
+		    set_sched(g, (enum rt_sched_opt)o, a, key, err) < 0)
+			goto fail;
 	}
 	if ((a = oci_map_get(&spec->annotations, "io.husk.vcpus")) != NULL) {
 		if (hk_parse_u64(a, &v) < 0 || v == 0 || v > 64) {
@@ -176,4 +240,8 @@ void rt_guest_free(struct rt_guest *g)
 	free(g->kernel);
 	free(g->initrd);
 	g->vmm = g->kernel = g->initrd = NULL;
+	for (int o = 0; o < RT_NSCHED; o++) {
+		free(g->sched[o]);
+		g->sched[o] = NULL;
+	}
 }

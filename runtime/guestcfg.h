@@ -11,10 +11,25 @@
 #include "lib/error.h"
 #include "oci/spec.h"
 
+/* Placement of the vCPU threads (vmm/sched/): each a husk-vmm flag, from
+ * husk.json's key, then linux.resources.cpu (cpus, mems), then the
+ * io.husk.<flag> annotation. NULL: not given. */
+enum rt_sched_opt {
+	RT_CPU_LIST,
+	RT_MEMS,
+	RT_AFFINITY,
+	RT_SCHED_POLICY,
+	RT_PRIORITY,
+	RT_REALTIME,
+	RT_NSCHED
+};
+extern const char *const rt_sched_flags[RT_NSCHED]; /* "cpu-list", … */
+
 struct rt_guest {
 	char *vmm, *kernel, *initrd;
 	unsigned vcpus;
 	uint64_t memory_mib;
+	char *sched[RT_NSCHED];
 };
 
 #define RT_DEFAULT_VCPUS       1

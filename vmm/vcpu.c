@@ -5,16 +5,19 @@
  * it. */
 #include <errno.h>
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "lib/cpulist.h"
+#include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "vmm/sched/sched.h"
 #include "vmm/vm.h"
 #include "vmm/x86/boot.h"
 
@@ -66,17 +69,18 @@ static void *vcpu_thread(void *arg)
 	sigset_t set;
 
 	c->tid = (pid_t)syscall(SYS_gettid);
-	if (vm->pin != VMM_PIN_NONE) {
-		cpu_set_t one, *where = &vm->cpus;
-		if (vm->pin == VMM_PIN_ONE_TO_ONE) {
-			CPU_ZERO(&one);
-			CPU_SET(hk_cpulist_nth(&vm->cpus, c->id % (unsigned)CPU_COUNT(&vm->cpus)),
-			        &one);
-			where = &one;
+	/* "vcpuN" in /proc/PID/task/TID/comm is how `husk state` finds them. */
+	char name[16];
+	snprintf(name, sizeof(name), "vcpu%u", c->id);
+	pthread_setname_np(pthread_self(), name);
+	if (vm->sched) {
+		cleanup_err hk_err *err = NULL;
+		/* A placement asked for and refused (a priority without the
+		 * right to it) ends the VM with the reason, not a warning. */
+		if (sched_place(vm->sched, c->id, c->tid, &err) < 0) {
+			vmm_vm_exit(vm, VMM_EXIT_DEVICE, "vCPU %u: %s", c->id, err->msg);
+			return NULL;
 		}
-		/* Checked against our own affinity before the VM started. */
-		if (sched_setaffinity(0, sizeof(*where), where) < 0)
-			hk_warn("vCPU %u: sched_setaffinity: %s", c->id, strerror(errno));
 	}
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);

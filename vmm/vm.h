@@ -58,9 +58,8 @@ struct vmm_vm {
 	unsigned nvcpus;
 	struct vmm_vcpu vcpus[VMM_MAX_VCPUS];
 	struct vmm_serial serial;
-	/* vCPU placement: none, all vCPUs on a set, or vCPU i on the i-th CPU. */
-	enum { VMM_PIN_NONE, VMM_PIN_SET, VMM_PIN_ONE_TO_ONE } pin;
-	cpu_set_t cpus;
+	/* vCPU placement (vmm/sched/); NULL leaves the threads where they start. */
+	struct sched *sched;
 	uint64_t start_us; /* monitor start, for the boot timer */
 	bool boot_timed;
 	uint64_t first_run_us; /* first KVM_RUN of vCPU 0 */

@@ -19,6 +19,7 @@
 
 #include "cmd/husk-vmm/vmm.h"
 #include "lib/cleanup.h"
+#include "lib/cpulist.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -30,10 +31,20 @@ static void usage(FILE *f)
 	        "  --initrd PATH        initramfs\n"
 	        "  --cmdline TEXT       appended to the kernel command line\n"
 	        "  --cpus N             vCPUs (default 1)\n"
-	        "  --memory MIB         guest memory in MiB (default 256)\n"
-	        "  --cpu-list LIST      pin the vCPU threads to these host CPUs (\"1,3-5\")\n"
+	        "  --memory MIB, -m SIZE guest memory in MiB, or with a unit (512M, 2G)\n"
+	        "  --cpu-list LIST, --cpu LIST\n"
+	        "                       the host CPUs the vCPU threads may run on (\"1,3-5\")\n"
 	        "  --pin set|one-to-one all vCPUs on the list (default), or vCPU i on its i-th "
 	        "CPU\n"
+	        "  --mems LIST          bind guest memory to these NUMA nodes (default: the\n"
+	        "                       nodes of the CPU list)\n"
+	        "  --affinity static|adaptive\n"
+	        "                       adaptive re-pins a vCPU whose run delay stays high\n"
+	        "  --scheduler-policy pinned|steal\n"
+	        "                       steal: idle CPUs take delayed vCPUs across sandboxes\n"
+	        "  --priority N         0-99 (nice 19 to -20; 50 is nice 0), or the realtime\n"
+	        "                       priority with --realtime fifo|rr\n"
+	        "  --sched-period MS    balancer period (default 100)\n"
 	        "  --hugepages          back guest memory with huge pages\n"
 	        "  --console PATH       guest console output (default: stdout; \"none\" drops it)\n"
 	        "  --vsock UDS          virtio-vsock, host side on this Unix socket\n"
@@ -60,6 +71,12 @@ enum {
 	O_CPUS,
 	O_CPULIST,
 	O_PIN,
+	O_MEMS,
+	O_AFFINITY,
+	O_SCHEDPOL,
+	O_PRIORITY,
+	O_REALTIME,
+	O_SCHEDPERIOD,
 	O_MEMORY,
 	O_HUGE,
 	O_CONSOLE,
@@ -82,6 +99,26 @@ enum {
 
 static struct vmm_container ctr = {.ready_fd = -1};
 
+/* "512", "512M", "2G": MiB. */
+static int parse_size_mib(const char *s, uint64_t *mib)
+{
+	char num[32];
+	size_t n = strlen(s);
+	uint64_t mul = 1;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	if (num[n - 1] == 'G' || num[n - 1] == 'g')
+		mul = 1024, num[n - 1] = '\0';
+	else if (num[n - 1] == 'M' || num[n - 1] == 'm')
+		num[n - 1] = '\0';
+	if (hk_parse_u64(num, mib) < 0 || *mib > (1u << 20))
+		return -1;
+	*mib *= mul;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **err)
 {
 	static const struct option opts[] = {
@@ -91,6 +128,13 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 	        {"cpus", required_argument, NULL, O_CPUS},
 	        {"memory", required_argument, NULL, O_MEMORY},
 	        {"cpu-list", required_argument, NULL, O_CPULIST},
+	        {"cpu", required_argument, NULL, O_CPULIST},
+	        {"mems", required_argument, NULL, O_MEMS},
+	        {"affinity", required_argument, NULL, O_AFFINITY},
+	        {"scheduler-policy", required_argument, NULL, O_SCHEDPOL},
+	        {"priority", required_argument, NULL, O_PRIORITY},
+	        {"realtime", required_argument, NULL, O_REALTIME},
+	        {"sched-period", required_argument, NULL, O_SCHEDPERIOD},
 	        {"pin", required_argument, NULL, O_PIN},
 	        {"hugepages", no_argument, NULL, O_HUGE},
 	        {"console", required_argument, NULL, O_CONSOLE},
@@ -114,7 +158,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 	uint64_t v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:", opts, NULL)) != -1) {
 		switch (c) {
 		case O_KERNEL:
 			cfg->kernel = optarg;
@@ -136,13 +180,47 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 				                  optarg);
 			cfg->mem_mib = v;
 			break;
+		case 'm':
+			if (parse_size_mib(optarg, &v) < 0 || v < 16 || v > (1u << 20))
+				return hk_err_set(err, 0, "-m %s: want 16M to 1024G", optarg);
+			cfg->mem_mib = v;
+			break;
 		case O_CPULIST:
-			cfg->cpu_list = optarg;
+			if (hk_cpulist_parse(optarg, &cfg->sched.cpus, err) < 0)
+				return hk_err_wrap(err, "--cpu-list");
+			cfg->sched_set = true;
+			break;
+		case O_MEMS:
+			if (hk_cpulist_parse(optarg, &cfg->sched.mems, err) < 0)
+				return hk_err_wrap(err, "--mems");
+			cfg->sched_set = true;
 			break;
 		case O_PIN:
 			if (strcmp(optarg, "set") != 0 && strcmp(optarg, "one-to-one") != 0)
 				return hk_err_set(err, 0, "--pin %s: set or one-to-one", optarg);
-			cfg->one_to_one = strcmp(optarg, "one-to-one") == 0;
+			cfg->sched.one_to_one = strcmp(optarg, "one-to-one") == 0;
+			cfg->sched_set = true;
+			break;
+		case O_AFFINITY:
+		case O_SCHEDPOL:
+		case O_PRIORITY:
+		case O_REALTIME:
+			if ((c == O_AFFINITY   ? sched_parse_affinity(optarg, &cfg->sched, err)
+			     : c == O_SCHEDPOL ? sched_parse_policy(optarg, &cfg->sched, err)
+			     : c == O_PRIORITY ? sched_parse_priority(optarg, &cfg->sched, err)
+			                       : sched_parse_rt(optarg, &cfg->sched, err)) < 0)
+				return hk_err_wrap(err, "--%s",
+				                   c == O_AFFINITY   ? "affinity"
+				                   : c == O_SCHEDPOL ? "scheduler-policy"
+				                   : c == O_PRIORITY ? "priority"
+				                                     : "realtime");
+			cfg->sched_set = true;
+			break;
+		case O_SCHEDPERIOD:
+			if (hk_parse_u64(optarg, &v) < 0 || v < 10 || v > 60000)
+				return hk_err_set(err, 0, "--sched-period %s: want 10 to 60000 ms",
+				                  optarg);
+			cfg->sched.period_ms = (unsigned)v;
 			break;
 		case O_HUGE:
 			cfg->hugepages = true;
@@ -224,6 +302,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 int main(int argc, char **argv)
 {
 	struct vmm_config cfg = {.cpus = 1, .mem_mib = 256, .cid = 3, .rng = true};
+
+	sched_cfg_init(&cfg.sched);
 	cleanup_err hk_err *err = NULL;
 	const char *t0 = getenv("HUSK_VMM_T0_US");
 	int status;

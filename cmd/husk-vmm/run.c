@@ -58,6 +58,7 @@ struct vmm_ctx {
 	struct virtio_fs fs[VMM_MAX_FS];
 	unsigned nfs;
 	char run_dir[256]; /* private: virtiofsd sockets */
+	struct sched sched;
 };
 
 /* Wires one virtio device: MMIO registers on the bus, an irqfd for its
@@ -157,23 +158,21 @@ static int exit_status(const struct vmm_ctx *x)
 	return 1;
 }
 
-/* vCPU pinning from --cpu-list/--pin, refused up front when the list
- * names a CPU this process may not use (offline, or outside its cpuset). */
-static int set_placement(struct vmm_vm *vm, const struct vmm_config *cfg, hk_err **err)
+/* vCPU placement (vmm/sched/), refused up front when the CPU list names a
+ * CPU this process may not use (offline, or outside its cpuset); guest
+ * memory goes to the NUMA nodes of those CPUs (or of --mems). */
+static int set_placement(struct vmm_ctx *x, const struct vmm_config *cfg, hk_err **err)
 {
-	cpu_set_t mine, extra;
+	cpu_set_t nodes;
 
-	if (hk_cpulist_parse(cfg->cpu_list, &vm->cpus, err) < 0)
-		return hk_err_wrap(err, "--cpu-list");
-	if (sched_getaffinity(0, sizeof(mine), &mine) < 0)
-		return hk_err_set(err, errno, "sched_getaffinity");
-	CPU_XOR(&extra, &vm->cpus, &mine);
-	CPU_AND(&extra, &extra, &vm->cpus);
-	if (CPU_COUNT(&extra) > 0)
-		return hk_err_set(err, 0, "--cpu-list %s: CPU %d is not available here",
-		                  cfg->cpu_list, hk_cpulist_nth(&extra, 0));
-	vm->pin = cfg->one_to_one ? VMM_PIN_ONE_TO_ONE : VMM_PIN_SET;
-	return 0;
+	if (sched_init(&x->sched, &cfg->sched, x->vm.nvcpus, err) < 0)
+		return hk_err_wrap(err, "vCPU placement");
+	x->vm.sched = &x->sched;
+	if (CPU_COUNT(&cfg->sched.mems) > 0)
+		nodes = cfg->sched.mems;
+	else if (sched_nodes_of_cpus(&x->sched.cfg.cpus, &nodes, err) < 0)
+		return -1;
+	return sched_bind_memory(x->vm.mem.host, x->vm.mem.size, &nodes, err);
 }
 
 int vmm_run(const struct vmm_config *cfg, hk_err **err)
@@ -207,7 +206,7 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 	                  err) < 0)
 		goto out_vm;
 	x.vm.start_us = cfg->t0_us;
-	if (cfg->cpu_list && set_placement(&x.vm, cfg, err) < 0)
+	if (cfg->sched_set && set_placement(&x, cfg, err) < 0)
 		goto out_vm;
 	if (vmm_legacy_register(&x.vm, err) < 0)
 		goto out_vm;
@@ -267,6 +266,8 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 		goto out_vm;
 	if (vmm_vcpus_start(&x.vm, err) < 0)
 		goto out_stop;
+	if (x.vm.sched && sched_start(x.vm.sched, err) < 0)
+		goto out_stop;
 	if (cfg->on_start)
 		cfg->on_start(&x.vm, cfg->hook_arg);
 	if (vmm_loop_run(&x.loop, err) < 0)
@@ -281,9 +282,13 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 out_stop:
 	if (cfg->on_start && cfg->on_stop)
 		cfg->on_stop(cfg->hook_arg);
+	if (x.vm.sched)
+		sched_fini(x.vm.sched); /* the balancer before the threads it moves */
 	vmm_vcpus_stop(&x.vm);
 	vmm_control_close(&x.control);
 out_vm:
+	if (x.vm.sched)
+		sched_fini(x.vm.sched);
 	remove_virtio(&x);
 	vmm_vm_destroy(&x.vm);
 	if (console >= 0)

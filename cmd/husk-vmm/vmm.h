@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "lib/error.h"
+#include "vmm/sched/sched.h"
 
 struct vmm_vm;
 
@@ -26,8 +27,8 @@ struct vmm_blk_cfg {
 struct vmm_config {
 	const char *kernel, *initrd, *cmdline_extra;
 	unsigned cpus;
-	const char *cpu_list; /* --cpu-list: where the vCPU threads may run */
-	bool one_to_one;      /* --pin one-to-one: vCPU i on the i-th CPU of the list */
+	struct sched_cfg sched; /* --cpu-list, --affinity, --priority, …: vmm/sched/ */
+	bool sched_set;         /* any of those given */
 	uint64_t mem_mib;
 	bool hugepages;
 	const char *console;

@@ -208,9 +208,14 @@ int husk_cmd_update(const struct husk_globals *g, int argc, char **argv, hk_err 
 	}
 	/* Checked here so that a bad document names its field to the caller. */
 	void *res = NULL;
+	struct rt_ctx c;
 	if (oci_parse(&oci_resources_type, doc, len, &res, err) < 0)
 		return hk_err_wrap(err, "update");
+	husk_ctx(g, &c);
+	int hr = rt_update_host(&c, argv[optind], res, err);
 	oci_free(&oci_resources_type, res);
+	if (hr < 0)
+		return hk_err_wrap(err, "update");
 	cleanup_buf struct hk_buf p = {0};
 	struct hk_msg r;
 	hk_buf_printf(&p, "{\"resources\":");

@@ -59,6 +59,9 @@ bad_config() {
 @test "sysctl value not a string" { bad_config '.linux.sysctl = {"net.ipv4.ip_forward": 1}' 'linux.sysctl.net.ipv4.ip_forward: expected a string'; }
 
 
+@test "scheduling annotation out of range" { bad_config '.annotations = {"io.husk.affinity": "sideways"}' 'io.husk.affinity: affinity `sideways`: static or adaptive'; }
+@test "priority annotation out of range" { bad_config '.annotations = {"io.husk.priority": "100"}' 'io.husk.priority: priority `100`: want 0 to 99'; }
+@test "cpuset cpus malformed" { bad_config '.linux.resources.cpu = {cpus: "2-1"}' 'linux.resources.cpu.cpus: CPU list `2-1`: bad element `2-1`'; }
 @test "duplicate keys" {
 	printf '{"ociVersion":"1.2.0","root":{"path":"rootfs"},"root":{"path":"/"}}' >"$BUNDLE/config.json"
 	run husk create --bundle "$BUNDLE" c1

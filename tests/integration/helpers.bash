@@ -68,6 +68,13 @@ update_config() {
 snapshot_host() {
 	cat /proc/self/mountinfo | awk '{print $5}' | sort >"$BATS_TEST_TMPDIR/mounts.before"
 	{ pgrep -x husk-vmm; pgrep -x virtiofsd; } | sort >"$BATS_TEST_TMPDIR/procs.before" || true
+	husk_cgroups >"$BATS_TEST_TMPDIR/cgroups.before"
+}
+
+# The sandboxes' cgroups: below a `husk` directory of any hierarchy.
+husk_cgroups() {
+	find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d -name husk 2>/dev/null |
+		while read -r d; do find "$d" -mindepth 1 -type d; done | sort
 }
 
 # Only what appeared counts: other work on the host may end meanwhile.
@@ -77,6 +84,9 @@ assert_nothing_leaked() {
 	run comm -13 "$BATS_TEST_TMPDIR/mounts.before" "$BATS_TEST_TMPDIR/mounts.after"
 	assert_output ""
 	run comm -13 "$BATS_TEST_TMPDIR/procs.before" "$BATS_TEST_TMPDIR/procs.after"
+	assert_output ""
+	husk_cgroups >"$BATS_TEST_TMPDIR/cgroups.after"
+	run comm -13 "$BATS_TEST_TMPDIR/cgroups.before" "$BATS_TEST_TMPDIR/cgroups.after"
 	assert_output ""
 	# The state root holds nothing for a container that failed to create.
 	run find "$HUSK_ROOT" -mindepth 1

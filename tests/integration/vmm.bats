@@ -167,11 +167,55 @@ vcpu_cpus() {
 	wait $a $b || true
 }
 
+# vcpu_field SOCKET FIELD: /proc/TID/stat's field FIELD of each vCPU thread.
+vcpu_stat() {
+	local tids
+	tids=$(printf '{"cmd":"status"}\n' | socat -t 2 - "UNIX-CONNECT:$1" | jq -r '.vcpus[]')
+	for t in $tids; do
+		sed 's/.*) //' "/proc/$t/stat" | cut -d' ' -f$(($2 - 2))
+	done
+}
+
+@test "--affinity adaptive starts each vCPU on a CPU of its own; --priority sets their nice value" {
+	[ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs to tell the placements apart"
+	guest spin
+	"$VMM" --kernel "$G/spin.elf" --cpus 2 --cpu 0-1 --affinity adaptive --priority 80 \
+		--control "$G/a.sock" &
+	local a=$!
+	wait_for "[ -S '$G/a.sock' ]" 10
+	wait_for "[ \$(vcpu_cpus '$G/a.sock' | wc -l) = 2 ]" 10
+	run vcpu_cpus "$G/a.sock"
+	assert_output $'0\n1'
+	# Priority 80 is nice -12 (field 19 of stat).
+	run vcpu_stat "$G/a.sock" 19
+	assert_output $'-12\n-12'
+	# The threads are named for `husk state` and people.
+	run cat /proc/$a/task/*/comm
+	assert_line vcpu0
+	assert_line vcpu1
+	kill -TERM $a
+	wait $a || true
+}
+
+@test "a priority the monitor may not take is refused with the reason" {
+	guest spin
+	run capsh --drop=cap_sys_nice -- -c "exec '$VMM' --kernel '$G/spin.elf' --priority 99"
+	assert_failure 5
+	assert_output --partial "vCPU 0: priority 99 (nice -20) for thread"
+	assert_output --partial "needs CAP_SYS_NICE or RLIMIT_NICE"
+	run "$VMM" --kernel "$G/spin.elf" --realtime fifo
+	assert_failure 1
+	assert_output --partial "a realtime policy needs --priority 1 to 99"
+	run "$VMM" --kernel "$G/spin.elf" --affinity sideways
+	assert_failure 1
+	assert_output --partial "--affinity: affinity \`sideways\`: static or adaptive"
+}
+
 @test "a --cpu-list naming CPUs that are not ours, or malformed, is refused" {
 	guest ok
 	run "$VMM" --kernel "$G/ok.elf" --cpu-list 1000
 	assert_failure 1
-	assert_output --partial "--cpu-list 1000: CPU 1000 is not available here"
+	assert_output --partial "vCPU placement: CPU 1000 is not one this process may use"
 	run "$VMM" --kernel "$G/ok.elf" --cpu-list 2-1
 	assert_failure 1
 	assert_output --partial "bad element \`2-1\`"
