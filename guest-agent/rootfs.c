@@ -231,11 +231,21 @@ static int make_devices(const char *root, const struct oci_spec *s, int tty_slav
 			return hk_err_set(err, errno, "/dev/%s", links[i][1]);
 	}
 	if (tty_slave >= 0) {
-		char slave[64];
+		/* The slave's fd belongs to the agent's mount namespace, and a
+		 * bind mount refuses a source outside our own (EINVAL): bind
+		 * its path instead, which our copy of the namespace also has
+		 * until the pivot. */
+		char fdp[64], slave[PATH_MAX];
 		snprintf(p, sizeof(p), "%s/dev/console", root);
-		snprintf(slave, sizeof(slave), "/proc/self/fd/%d", tty_slave);
-		if (make_target(p, true, err) < 0 || mount(slave, p, NULL, MS_BIND, NULL) < 0)
-			return hk_err_set(err, errno, "/dev/console");
+		snprintf(fdp, sizeof(fdp), "/proc/self/fd/%d", tty_slave);
+		ssize_t n = readlink(fdp, slave, sizeof(slave) - 1);
+		if (n < 0)
+			return hk_err_set(err, errno, "/dev/console: the terminal's name");
+		slave[n] = '\0';
+		if (make_target(p, true, err) < 0)
+			return -1;
+		if (mount(slave, p, NULL, MS_BIND, NULL) < 0)
+			return hk_err_set(err, errno, "/dev/console: bind `%s`", slave);
 	}
 	return 0;
 }

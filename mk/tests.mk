@@ -52,3 +52,11 @@ fuzz: $(FUZZ_BIN)
 	  $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -max_len=65536 \
 	    $$corpus tests/fuzz/seeds-$$n 2>&1 | tail -n 20 || exit 1; \
 	done
+
+# Benchmark tools (bench/*.c): native programs the bench scripts drive.
+BENCH_TOOLS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+$(B)/bench/%: bench/%.c $(B)/libvmm.a $(B)/libhk.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $< $(B)/libvmm.a $(B)/libhk.a $(LDLIBS_YAJL) -lpthread
+all: $(BENCH_TOOLS)

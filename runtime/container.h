@@ -46,6 +46,11 @@ int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err);
 int rt_update_host(const struct rt_ctx *g, const char *id, const struct oci_resources *r,
                    hk_err **err);
 
+/* `[{"vcpu":N,"tid":T,"cpu":C,"run_ns":R,"delay_ns":D},…]` for the monitor
+ * pid's vCPU threads (empty when it is gone). */
+struct hk_buf;
+void rt_vcpus_json(pid_t pid, struct hk_buf *b);
+
 /* A control connection to the container's agent. */
 int rt_agent_open(const struct rt_ctx *g, const char *id, struct hk_agent *a, hk_err **err);
 /* The vsock socket of a container, for stream connections. */

@@ -257,6 +257,11 @@ int husk_state_json(const struct rt_info *i, const char *id, bool pretty, struct
 		}
 		hk_buf_printf(b, "%s}", pretty ? "\n  " : "");
 	}
+	/* husk's own: where each vCPU runs and what it cost (DESIGN §3). */
+	if (!stopped) {
+		hk_buf_printf(b, ",%s\"vcpus\":%s", nl, sp);
+		rt_vcpus_json(i->pid, b);
+	}
 	hk_buf_printf(b, "%s}", pretty ? "\n" : "");
 	return 0;
 }

@@ -238,16 +238,21 @@ static uint64_t num(const hk_json *o, const char *k)
 }
 
 /* One stats event in runc's shape. */
-static void print_stats(const char *id, const hk_json *s)
+static void print_stats(const char *id, pid_t vmm, const hk_json *s)
 {
+	cleanup_buf struct hk_buf v = {0};
+
+	rt_vcpus_json(vmm, &v);
+	if (hk_buf_done(&v, NULL) < 0)
+		return;
 	printf("{\"type\":\"stats\",\"id\":");
 	hk_json_fputs(stdout, id);
 	printf(",\"data\":{\"cpu\":{\"usage\":{\"total\":%" PRIu64 ",\"kernel\":%" PRIu64
 	       ",\"user\":%" PRIu64 "}},\"memory\":{\"usage\":{\"usage\":%" PRIu64
-	       ",\"limit\":%" PRIu64 "}},\"pids\":{\"current\":%" PRIu64 "}}}\n",
+	       ",\"limit\":%" PRIu64 "}},\"pids\":{\"current\":%" PRIu64 "},\"vcpus\":%s}}\n",
 	       num(s, "cpu_usage_usec") * 1000, num(s, "cpu_system_usec") * 1000,
 	       num(s, "cpu_user_usec") * 1000, num(s, "memory_current"), num(s, "memory_max"),
-	       num(s, "pids_current"));
+	       num(s, "pids_current"), v.s);
 	fflush(stdout);
 }
 
@@ -290,6 +295,14 @@ int husk_cmd_events(const struct husk_globals *g, int argc, char **argv, hk_err 
 		return hk_err_wrap(err, "events");
 	const char *id = argv[optind];
 	uint64_t ooms = 0;
+	struct rt_ctx c;
+	struct rt_info info;
+	pid_t vmm = 0;
+	husk_ctx(g, &c);
+	if (rt_info(&c, id, &info, NULL) == 0) {
+		vmm = info.pid;
+		rt_info_free(&info);
+	}
 	for (bool first = true;; first = false) {
 		struct hk_msg r;
 		if (call(g, id, HK_M_STATS, NULL, &r, err) < 0) {
@@ -308,7 +321,7 @@ int husk_cmd_events(const struct husk_globals *g, int argc, char **argv, hk_err 
 			fflush(stdout);
 		}
 		ooms = oom;
-		print_stats(id, r.result);
+		print_stats(id, vmm, r.result);
 		hk_msg_free(&r);
 		if (stats)
 			return 0;

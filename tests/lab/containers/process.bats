@@ -145,6 +145,29 @@ tick_moved() {
 	assert_clean
 }
 
+@test "the sandbox runs in its host cgroup on the CPUs asked for; update changes its bandwidth live" {
+	update_config '.linux.resources.cpu = {cpus: "1", quota: 50000, period: 100000}
+		| .annotations["io.husk.vcpus"] = "2"'
+	start_ctr
+	local pid cg=/sys/fs/cgroup/husk/c1
+	pid=$(husk state c1 | jq .pid)
+	grep -qx "$pid" "$cg/cgroup.procs"
+	assert_equal "$(cat "$cg/cpu.max")" "50000 100000"
+	# Both vCPU threads on host CPU 1, as state reports and the kernel says.
+	run husk state c1
+	echo "$output" | jq -e '(.vcpus | length) == 2 and all(.vcpus[]; .cpu == 1 and .run_ns > 0)'
+	for tid in $(echo "$output" | jq '.vcpus[].tid'); do
+		assert_equal "$(awk '/^Cpus_allowed_list:/ {print $2}' "/proc/$tid/status")" 1
+	done
+	husk update --cpu-quota 20000 --cpu-period 50000 c1
+	assert_equal "$(cat "$cg/cpu.max")" "20000 50000"
+	run husk events --stats c1
+	echo "$output" | jq -e '(.data.vcpus | length) == 2'
+	husk delete --force c1
+	[ ! -e "$cg" ]
+	assert_clean
+}
+
 @test "events --stats reports the container's usage" {
 	start_ctr
 	run husk events --stats c1
