@@ -519,6 +519,23 @@ static int lock_dir(const char *dir, hk_err **err)
 	return fd;
 }
 
+/* poststart: failures are warnings, the container runs on (runtime-spec). */
+static void poststart(const char *dir, const char *id, const struct rt_info *info)
+{
+	struct oci_spec *spec = NULL;
+	char cfg[PATH_MAX + 16];
+	cleanup_err hk_err *e = NULL;
+
+	snprintf(cfg, sizeof(cfg), "%s/config.json", info->bundle);
+	if (oci_spec_load(cfg, &spec, &e) == 0 && spec->hooks && spec->hooks->poststart.n) {
+		cleanup_free char *json = NULL;
+		if (write_state(dir, id, "running", info->pid, info->bundle, spec, &json, &e) < 0 ||
+		    rt_hooks_run(&spec->hooks->poststart, "poststart", json, &e) < 0)
+			hk_warn("%s", e->msg);
+	}
+	oci_spec_free(spec);
+}
+
 int rt_start(const struct rt_ctx *g, const char *id, hk_err **err)
 {
 	struct rt_info info;
@@ -545,18 +562,7 @@ int rt_start(const struct rt_ctx *g, const char *id, hk_err **err)
 		goto out;
 	hk_msg_free(&r);
 	rc = 0;
-	/* poststart: failures are warnings, the container runs on (runtime-spec). */
-	struct oci_spec *spec = NULL;
-	char cfg[PATH_MAX + 16];
-	snprintf(cfg, sizeof(cfg), "%s/config.json", info.bundle);
-	cleanup_err hk_err *e2 = NULL;
-	if (oci_spec_load(cfg, &spec, &e2) == 0 && spec->hooks && spec->hooks->poststart.n) {
-		cleanup_free char *json = NULL;
-		if (write_state(dir, id, "running", info.pid, info.bundle, spec, &json, &e2) < 0 ||
-		    rt_hooks_run(&spec->hooks->poststart, "poststart", json, &e2) < 0)
-			hk_warn("%s", e2->msg);
-	}
-	oci_spec_free(spec);
+	poststart(dir, id, &info);
 out:
 	hk_agent_close(&a);
 	rt_info_free(&info);

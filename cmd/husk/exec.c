@@ -273,9 +273,15 @@ static int run_exec(const struct rt_ctx *g, const char *cid, const char *process
 			goto out;
 		}
 		/* The slave as our controlling terminal brings SIGWINCH when
-		 * the engine resizes the master. */
-		if (report_fd >= 0)
-			ioctl(slave, TIOCSCTTY, 0);
+		 * the engine resizes the master. That takes a session of our
+		 * own: an engine's exec is no job of a terminal's, so leaving
+		 * the caller's session costs nothing. */
+		if (report_fd < 0)
+			setsid();
+		if (ioctl(slave, TIOCSCTTY, 0) < 0)
+			hk_warn("the console cannot be our terminal (%s): resizes will not reach "
+			        "the process",
+			        strerror(errno));
 		struct termios raw;
 		if (tcgetattr(slave, &raw) == 0) {
 			cfmakeraw(&raw);

@@ -16,7 +16,8 @@
 #include "oci/spec.h"
 #include "tests/unit/tap.h"
 
-#pragma GCC diagnostic ignored "-Wdiscarded-qualifiers"
+/* The OCI model's strings are char *; the literals given here are never
+ * written through (mk/tests.mk builds this file with -Wno-write-strings). */
 
 #define VEC(a)                                                                                     \
 	{                                                                                          \
@@ -85,7 +86,10 @@ static int test_kill_process_action(void)
  * default errno. */
 static int test_default_errno(void)
 {
-	char *names[] = {"exit_group", "exit"};
+	/* Beyond exit, what the sanitizers' runtime calls on the way out of
+	 * a noreturn path (their stack bookkeeping), so the ASan build tests
+	 * the same thing. */
+	char *names[] = {"exit_group", "exit", "sigaltstack", "gettid", "mmap", "write"};
 	struct oci_syscall rules[] = {{.names = VEC(names), .action = "SCMP_ACT_ALLOW"}};
 	struct oci_seccomp sc = {
 	        .default_action = "SCMP_ACT_ERRNO",

@@ -70,6 +70,7 @@ start_ctr() {
 	rpid=$!
 	wait_for 10 test -S "$sock"
 	husk run -d --console-socket "$sock" --bundle "$BUNDLE" c1
+	wait_for 60 gone "$rpid"
 	wait "$rpid"
 	run cat "$BATS_TEST_TMPDIR/tty.out"
 	assert_output --partial "got hello"
@@ -88,6 +89,7 @@ start_ctr() {
 	wait_for 10 test -S "$sock"
 	husk exec -t --console-socket "$sock" c1 \
 		sh -c 'tty; stty size; echo first; while [ "$(stty size)" = "24 80" ]; do sleep 0.05; done; stty size'
+	wait_for 60 gone "$rpid"
 	wait "$rpid"
 	run cat "$BATS_TEST_TMPDIR/tty.out"
 	assert_output --partial "/dev/pts/"
