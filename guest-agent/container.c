@@ -351,6 +351,10 @@ int ctr_exec(const hk_json *params, char **out, hk_err **err)
 		return hk_err_set(err, EINVAL, "cannot exec in a stopped container");
 	if (init == NULL || init->exited)
 		return hk_err_set(err, EINVAL, "cannot exec in a stopped container");
+	/* A process joining a frozen cgroup freezes before it runs, and its
+	 * exec would wait for a resume that may never come: refuse, as runc. */
+	if (agent_ctr.status == CTR_PAUSED)
+		return hk_err_set(err, EINVAL, "cannot exec in a paused container");
 	if (id == NULL || text == NULL)
 		return hk_err_set(err, EINVAL, "exec_process: want id and process");
 	if (ctr_proc_find(id))
