@@ -698,6 +698,26 @@ int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err)
 	return 0;
 }
 
+int rt_final_ooms(const struct rt_ctx *g, const char *id, uint64_t *n)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	cleanup_free char *buf = NULL;
+	cleanup_json hk_json *j = NULL;
+	size_t len;
+
+	*n = 0;
+	if (dir_of(g, id, dir, sizeof(dir), NULL) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/final-stats.json", dir);
+	if (hk_read_file(path, 4096, &buf, &len, NULL) < 0 ||
+	    hk_json_parse(buf, len, NULL, &j, NULL) < 0)
+		return -1;
+	const hk_json *v = hk_json_get(j, "oom_kill");
+	if (v == NULL || v->type != HJ_NUMBER || hk_parse_u64(v->s, n) < 0)
+		return -1;
+	return 0;
+}
+
 int rt_update_host(const struct rt_ctx *g, const char *id, const struct oci_resources *r,
                    hk_err **err)
 {

@@ -41,6 +41,10 @@ void rt_info_free(struct rt_info *info);
 int rt_kill(const struct rt_ctx *g, const char *id, int sig, bool all, hk_err **err);
 int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err);
 
+/* The guest's OOM kill count at the container's exit (husk-vmm records it
+ * in the state directory); -1 when there is none. */
+int rt_final_ooms(const struct rt_ctx *g, const char *id, uint64_t *n);
+
 /* What `update` changes on the host: the sandbox cgroup's cpu bandwidth
  * (the rest of linux.resources goes to the guest through the agent). */
 int rt_update_host(const struct rt_ctx *g, const char *id, const struct oci_resources *r,

@@ -187,6 +187,28 @@ static int call(struct hk_agent *a, const char *m, const char *params, int ms, h
 	return 0;
 }
 
+/* The container's OOM kills as the guest counted them at its exit, kept
+ * in the state directory: a kill just before the end would otherwise be
+ * gone with the VM before `husk events` asks again. */
+static void record_ooms(struct cstate *s, struct hk_agent *ctl)
+{
+	cleanup_err hk_err *err = NULL;
+	char path[PATH_MAX + 32], text[64];
+	struct hk_msg r;
+
+	if (hk_agent_call(ctl, HK_M_STATS, NULL, 5000, &r, &err) < 0) {
+		hk_debug("final stats: %s", err->msg);
+		return;
+	}
+	const hk_json *n = hk_json_get(r.result, "oom_kill");
+	int len = snprintf(text, sizeof(text), "{\"oom_kill\":%s}\n",
+	                   n && n->type == HJ_NUMBER ? n->s : "0");
+	hk_msg_free(&r);
+	snprintf(path, sizeof(path), "%s/final-stats.json", s->c->state_dir);
+	if (hk_write_file_atomic(path, text, (size_t)len, 0600, &err) < 0)
+		hk_warn("%s", err->msg);
+}
+
 static void forward_signal(struct cstate *s, struct hk_agent *side, int sig)
 {
 	cleanup_err hk_err *err = NULL;
@@ -293,6 +315,7 @@ static void *container_thread(void *arg)
 	if (r > 0)
 		goto out;
 	s->have_status = true;
+	record_ooms(s, &ctl);
 	if (call(&ctl, HK_M_SHUTDOWN, NULL, 5000, &err) < 0)
 		hk_debug("shutdown: %s", err->msg);
 	vmm_vm_exit(s->vm, VMM_EXIT_RESET, "the container exited");

@@ -237,6 +237,14 @@ static uint64_t num(const hk_json *o, const char *k)
 	return n;
 }
 
+static void print_oom(const char *id)
+{
+	printf("{\"type\":\"oom\",\"id\":");
+	hk_json_fputs(stdout, id);
+	printf("}\n");
+	fflush(stdout);
+}
+
 /* One stats event in runc's shape. */
 static void print_stats(const char *id, pid_t vmm, const hk_json *s)
 {
@@ -307,19 +315,19 @@ int husk_cmd_events(const struct husk_globals *g, int argc, char **argv, hk_err 
 		struct hk_msg r;
 		if (call(g, id, HK_M_STATS, NULL, &r, err) < 0) {
 			if (!first) {
-				/* The container ended: so do its events, as with runc. */
+				/* The container ended: so do its events, as with runc,
+				 * after an OOM kill it had no time to show. */
+				uint64_t last;
 				hk_err_free(err);
+				if (!stats && rt_final_ooms(&c, id, &last) == 0 && last > ooms)
+					print_oom(id);
 				return 0;
 			}
 			return hk_err_wrap(err, "events");
 		}
 		uint64_t oom = num(r.result, "oom_kill");
-		if (!stats && oom > ooms) {
-			printf("{\"type\":\"oom\",\"id\":");
-			hk_json_fputs(stdout, id);
-			printf("}\n");
-			fflush(stdout);
-		}
+		if (!stats && oom > ooms)
+			print_oom(id);
 		ooms = oom;
 		print_stats(id, vmm, r.result);
 		hk_msg_free(&r);
