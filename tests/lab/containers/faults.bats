@@ -35,16 +35,16 @@ teardown() {
 }
 
 @test "a create killed halfway (in its prestart hook) is cleaned up by delete --force" {
-	update_config '.hooks = {"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "touch \"$0\"; exec sleep 1000", "'"$BATS_TEST_TMPDIR/in-hook"'"]}]}'
+	update_config '.hooks = {"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo $$ >\"$0\"; exec sleep 1000", "'"$BATS_TEST_TMPDIR/in-hook"'"]}]}'
 	set_args sleep 1000
 	husk create --bundle "$BUNDLE" c1 </dev/null >/dev/null 2>&1 &
 	creator=$!
-	wait_for 120 test -e "$BATS_TEST_TMPDIR/in-hook"
+	wait_for 120 test -s "$BATS_TEST_TMPDIR/in-hook"
 	# The VM is up, the state says creating, and its creator dies.
 	assert_equal "$(husk state c1 | jq -r .status)" creating
 	kill -9 "$creator"
 	wait "$creator" || true
-	pkill -f "exec sleep 1000" || true
+	kill "$(cat "$BATS_TEST_TMPDIR/in-hook")" || true # the hook, orphaned
 	husk delete --force c1
 	run husk state c1
 	assert_failure 1

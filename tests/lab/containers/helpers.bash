@@ -57,7 +57,15 @@ set_args() {
 
 # No monitor or virtiofsd left (by name), and no mounts that were not there.
 assert_clean() {
-	wait_for 10 no_vmm_left
+	local deadline=$(($(date +%s) + 10)) left
+	until no_vmm_left; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			left=$(comm -13 "$BATS_TEST_TMPDIR/procs.before" <(procs_now) | paste -sd,)
+			ps -o pid,ppid,stat,args -p "$left" || true
+			fail "processes left behind: $left"
+		fi
+		sleep 0.05
+	done
 	assert_nothing_leaked
 }
 
