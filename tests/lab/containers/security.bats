@@ -34,7 +34,8 @@ teardown() {
 	update_config '.linux.seccomp.syscalls[0].action = "SCMP_ACT_SOMETIMES"'
 	run husk create --bundle "$BUNDLE" c1
 	assert_failure 1
-	assert_output --partial 'linux.seccomp.syscalls[0].action: unknown value "SCMP_ACT_SOMETIMES"'
+	assert_output --partial 'linux.seccomp.syscalls[0].action: unknown value'
+	assert_output --partial SCMP_ACT_SOMETIMES
 	assert_clean
 }
 
@@ -60,7 +61,7 @@ teardown() {
 	update_config '.process.user = {"uid": 0, "gid": 0} | del(.process.capabilities.ambient)
 		| .process.capabilities.bounding = ["CAP_KILL"]'
 	# Without CAP_SYS_ADMIN, not even root in the guest may mount.
-	set_args mount -t tmpfs none /mnt
+	set_args mount -t tmpfs none /tmp
 	run husk run --bundle "$BUNDLE" c1
 	assert_failure
 	assert_output --partial "Operation not permitted"
