@@ -104,10 +104,16 @@ static void driver_start(struct virtio_dev *d, uint64_t features)
 	wr(d, 0x70, 1 | 2 | 8 | 4);
 }
 
+/* A ring index in guest memory (rings are aligned, §2.7). */
+static uint16_t *ring_idx(uint64_t ring)
+{
+	return (uint16_t *)(void *)(mem.host + ring + 2);
+}
+
 /* Makes head available on a queue (the loop thread may be reading). */
 static void post(uint64_t avail, uint16_t head)
 {
-	uint16_t *idx = (uint16_t *)(mem.host + avail + 2);
+	uint16_t *idx = ring_idx(avail);
 	uint16_t i = __atomic_load_n(idx, __ATOMIC_RELAXED);
 
 	memcpy(mem.host + avail + 4 + 2 * (i % QSIZE), &head, 2);
@@ -121,7 +127,7 @@ static void kick(unsigned q)
 
 static uint16_t used_idx(uint64_t used)
 {
-	return __atomic_load_n((uint16_t *)(mem.host + used + 2), __ATOMIC_ACQUIRE);
+	return __atomic_load_n(ring_idx(used), __ATOMIC_ACQUIRE);
 }
 
 static void used_elem(uint64_t used, uint16_t i, uint32_t *head, uint32_t *len)
@@ -524,7 +530,7 @@ static int test_tx_hostile(void)
 	CHECK(!(rd(&rig.d, 0x70) & S_NEEDS_RS));
 
 	/* The available index runs ahead of the ring: the device fails. */
-	uint16_t *idx = (uint16_t *)(mem.host + TX_AVAIL + 2);
+	uint16_t *idx = ring_idx(TX_AVAIL);
 	__atomic_store_n(idx, (uint16_t)(*idx + QSIZE + 1), __ATOMIC_RELEASE);
 	kick(1);
 	CHECK(WAIT_FOR(rd(&rig.d, 0x70) & S_NEEDS_RS));
