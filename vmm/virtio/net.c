@@ -277,6 +277,8 @@ static int gather(struct virtio_net *n, struct rx_gather *g, uint32_t need, unsi
 	static __thread struct vq_chain c;
 	struct virtio_dev *d = n->dev;
 
+	if (need > RX_MAX)
+		need = RX_MAX; /* an MTU near 64 KiB: every chain must add room */
 	g->niov = g->nslots = 0;
 	g->cap = 0;
 	g->exhausted = false;
@@ -294,6 +296,13 @@ static int gather(struct virtio_net *n, struct rx_gather *g, uint32_t need, unsi
 			return -1;
 		}
 		if (g->niov + c.nw >= IOV_MAX) {
+			/* One readv takes IOV_MAX buffers, the spill included: this
+			 * chain waits for the next frame, or never fits at all. */
+			if (g->nslots == 0) {
+				virtio_dev_fail(d,
+				                "rx chain with more buffers than one read takes");
+				return -1;
+			}
 			vq_unpop(&d->vq[Q_RX]);
 			break;
 		}

@@ -19,10 +19,10 @@
 #define VIRTIO_NET_MAX_FRAME 65550 /* largest frame after the header, as the tap may hand it */
 
 /* Where frames went; plain counters for metrics (read under the transport's
- * lock). Drops are frames lost, bad_bufs rx buffers the guest posted that
- * could not hold a frame by the rules. */
+ * lock). Bytes are frame bytes, headers not counted; drops are frames lost
+ * (by the tap's rules, the guest's or for want of room). */
 struct virtio_net_stats {
-	uint64_t rx_packets, rx_bytes, rx_dropped, rx_bad_bufs;
+	uint64_t rx_packets, rx_bytes, rx_dropped;
 	uint64_t tx_packets, tx_bytes, tx_dropped;
 };
 
