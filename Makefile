@@ -35,7 +35,7 @@ RT_SRC := $(wildcard runtime/*.c)
 VMM_SRC := vmm/bus.c vmm/loop.c vmm/mem.c vmm/vm.c vmm/vcpu.c vmm/legacy.c \
            $(wildcard vmm/x86/*.c) \
            vmm/virtio/mmio.c vmm/virtio/queue.c vmm/virtio/rng.c vmm/virtio/blk.c \
-           vmm/virtio/vsock.c vmm/virtio/fs.c vmm/vhost_user.c \
+           vmm/virtio/vsock.c vmm/virtio/fs.c vmm/virtio/net.c vmm/vhost_user.c \
            $(wildcard vmm/sched/*.c)
 VMMD_SRC := $(wildcard cmd/husk-vmm/*.c)
 
