@@ -259,18 +259,17 @@ const char *hk_nl_ifdesc(struct hk_nl *nl, unsigned index, char *buf, size_t siz
 	return buf;
 }
 
-void *hk_nl_grow(void *arrayp, size_t *n, size_t size)
+int hk_nl_append(void *arrayp, size_t *n, const void *elem, size_t size)
 {
-	void *a, *e;
+	void *a;
 
 	/* arrayp is a T **; go through memcpy rather than a void ** cast. */
 	memcpy(&a, arrayp, sizeof(a));
 	a = realloc(a, (*n + 1) * size);
 	if (a == NULL)
-		return NULL;
+		return -1;
 	memcpy(arrayp, &a, sizeof(a));
-	e = (char *)a + *n * size;
-	memset(e, 0, size);
+	memcpy((char *)a + *n * size, elem, size);
 	(*n)++;
-	return e;
+	return 0;
 }

@@ -111,7 +111,8 @@ int hk_nl_talk(struct hk_nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data, 
  * HK_NL_IFDESC bytes. Reuses nl->buf, so call it after reading a reply. */
 #define HK_NL_IFDESC (IFNAMSIZ + 24)
 const char *hk_nl_ifdesc(struct hk_nl *nl, unsigned index, char *buf, size_t size);
-/* Grows a (*v, *n) array by one zeroed element; NULL with errno on failure. */
-void *hk_nl_grow(void *v, size_t *n, size_t size);
+/* Appends *elem (size bytes) to the array *arrayp (a T **) of *n elements;
+ * -1 with errno on failure, the array left as it was. */
+int hk_nl_append(void *arrayp, size_t *n, const void *elem, size_t size);
 
 #endif

@@ -112,14 +112,10 @@ struct link_list {
 static int links_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct link_list *ll = data;
-	struct hk_nl_link l, *e;
+	struct hk_nl_link l;
 
-	if (parse_link(nlh, &l) < 0)
+	if (parse_link(nlh, &l) < 0 || hk_nl_append(&ll->v, &ll->n, &l, sizeof(l)) < 0)
 		return MNL_CB_ERROR;
-	e = hk_nl_grow(&ll->v, &ll->n, sizeof(*ll->v));
-	if (e == NULL)
-		return MNL_CB_ERROR;
-	*e = l;
 	return MNL_CB_OK;
 }
 

@@ -80,11 +80,7 @@ static int addrs_cb(const struct nlmsghdr *nlh, void *data)
 	 * from the same MAC, so copying it would only collide (EEXIST). */
 	if (r.family == AF_INET6 && r.addr[0] == 0xfe && (r.addr[1] & 0xc0) == 0x80)
 		return MNL_CB_OK;
-	struct hk_nl_addr *e = hk_nl_grow(&al->v, &al->n, sizeof(*al->v));
-	if (e == NULL)
-		return MNL_CB_ERROR;
-	*e = r;
-	return MNL_CB_OK;
+	return hk_nl_append(&al->v, &al->n, &r, sizeof(r)) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
 int hk_nl_addrs(struct hk_nl *nl, unsigned index, struct hk_nl_addr **out, size_t *n, hk_err **err)
@@ -205,11 +201,7 @@ static int routes_cb(const struct nlmsghdr *nlh, void *data)
 	 * make them, and the guest has one NIC. */
 	if (table != RT_TABLE_MAIN || r.oif != rl->oif || kernel_made(rtm, &r))
 		return MNL_CB_OK;
-	struct hk_nl_route *e = hk_nl_grow(&rl->v, &rl->n, sizeof(*rl->v));
-	if (e == NULL)
-		return MNL_CB_ERROR;
-	*e = r;
-	return MNL_CB_OK;
+	return hk_nl_append(&rl->v, &rl->n, &r, sizeof(r)) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
 int hk_nl_routes(struct hk_nl *nl, unsigned oif, struct hk_nl_route **out, size_t *n, hk_err **err)

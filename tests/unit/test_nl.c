@@ -197,7 +197,11 @@ static int test_addrs_routes(void)
 	struct hk_nl_route d4 = route(AF_INET, "0.0.0.0", 0, "10.77.0.1", (unsigned)ia);
 	struct hk_nl_route s4 = route(AF_INET, "192.168.50.0", 24, "10.77.0.1", (unsigned)ia);
 	struct hk_nl_route d6 = route(AF_INET6, "::", 0, "fd77::1", (unsigned)ia);
+	struct hk_nl_route l4 = route(AF_INET, "172.16.0.0", 16, "0.0.0.0", (unsigned)ia);
 	s4.priority = 50;
+	l4.has_gw = false;
+	l4.scope = RT_SCOPE_LINK; /* on-link: no gateway */
+	OK(hk_nl_route_add(&nl, &l4, &err));
 	OK(hk_nl_route_add(&nl, &d4, &err));
 	OK(hk_nl_route_add(&nl, &s4, &err));
 	OK(hk_nl_route_add(&nl, &d6, &err));
@@ -217,7 +221,9 @@ static int test_addrs_routes(void)
 		inet_ntop(routes[i].family, routes[i].dst, s, sizeof(s));
 		printf("#   route %s/%u\n", s, routes[i].dst_len);
 	}
-	CHECK(n == 3);
+	CHECK(n == 4);
+	CHECK((r = find_route(routes, n, AF_INET, "172.16.0.0", 16)) != NULL);
+	CHECK(!r->has_gw && r->scope == RT_SCOPE_LINK && r->oif == (unsigned)ia);
 	CHECK((r = find_route(routes, n, AF_INET, "0.0.0.0", 0)) != NULL);
 	CHECK(r->has_gw && memcmp(r->gw, d4.gw, 4) == 0 && r->oif == (unsigned)ia);
 	CHECK(r->scope == RT_SCOPE_UNIVERSE);
