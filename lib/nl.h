@@ -6,7 +6,8 @@
  *
  * Every call works in the network namespace the socket was opened in, so
  * open it after entering the container's namespace. Interfaces are named by
- * index; hk_nl_link_index() resolves a name.
+ * index; hk_nl_link_index() resolves a name. err must not be NULL: some
+ * calls read the kernel's errno to tell a benign refusal (EEXIST, ENOENT).
  *
  * Host only: the static guest agent does not link lib/nl*.c (there is no
  * static libmnl; guest-agent/guest.mk filters these files out). */
