@@ -18,6 +18,8 @@ HUSK_VERSION ?= 0.1.0
 HK_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing \
            -fstack-protector-strong -DHUSK_VERSION=\"$(HUSK_VERSION)\" -I. $(CFLAGS)
 LDLIBS_YAJL := -lyajl
+# lib/nl*.c (host only: the static agent leaves them out, see guest-agent/guest.mk).
+LDLIBS_MNL := -lmnl
 
 .PHONY: all demo check install clean asan fuzz bench deps unit integration guest guest-kernel lab-check format format-check
 all:
@@ -66,11 +68,11 @@ $(B)/libvmm.a: $(VMM_OBJ)
 
 $(B)/husk: $(HUSK_OBJ) $(B)/librt.a $(B)/libvmm.a $(B)/liboci.a $(B)/libhk.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) -lpthread
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) $(LDLIBS_MNL) -lpthread
 
 $(B)/husk-vmm: $(VMMD_OBJ) $(B)/libvmm.a $(B)/liboci.a $(B)/libhk.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) -lpthread
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) $(LDLIBS_MNL) -lpthread
 
 all: $(B)/husk $(B)/husk-vmm
 

@@ -6,12 +6,15 @@ AGENT_SRC := $(wildcard guest-agent/*.c)
 
 # The agent shares lib/ (errors, JSON, protocol framing) and oci/ (the
 # config.json codec) with the host; static, with yajl, libseccomp, libcap.
+# lib/nl*.c is the host's netlink plumbing on libmnl, which has no static
+# library; the agent does not need it.
 AGENT_LIBS := -l:libyajl_s.a -l:libseccomp.a -l:libcap.a
-$(GUEST)/husk-agent: $(AGENT_SRC) $(LIB_SRC) $(OCI_SRC) $(wildcard guest-agent/*.h lib/*.h oci/*.h) \
+AGENT_LIB_SRC := $(filter-out lib/nl%.c,$(LIB_SRC))
+$(GUEST)/husk-agent: $(AGENT_SRC) $(AGENT_LIB_SRC) $(OCI_SRC) $(wildcard guest-agent/*.h lib/*.h oci/*.h) \
                      guest-agent/guest.mk
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@ (static)")
-	$(Q)$(CC) $(HK_CFLAGS) -static -s -o $@ $(AGENT_SRC) $(LIB_SRC) $(OCI_SRC) $(AGENT_LIBS)
+	$(Q)$(CC) $(HK_CFLAGS) -static -s -o $@ $(AGENT_SRC) $(AGENT_LIB_SRC) $(OCI_SRC) $(AGENT_LIBS)
 
 $(GUEST)/mkcpio: guest-agent/image/mkcpio.c
 	@mkdir -p $(@D)

@@ -12,7 +12,7 @@ $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/librt.a $(B)/liboci.a $(B)/li
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(HK_CFLAGS) $(if $(filter test_hooks test_procsec,$*),-Wno-write-strings) -o $@ $< \
 	  $(if $(filter test_procsec,$*),$(UNIT_AGENT_SRC) -lseccomp -lcap) \
-	  $(B)/librt.a $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a $(LDLIBS_YAJL) -lpthread
+	  $(B)/librt.a $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a $(LDLIBS_YAJL) $(LDLIBS_MNL) -lpthread
 
 # Each binary prints TAP; a failing one fails the target. Fixtures are found
 # relative to the checkout.
@@ -26,7 +26,7 @@ TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.
 $(B)/tests/tools/%: tests/tools/%.c $(B)/libhk.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(HK_CFLAGS) -o $@ $< $(B)/libhk.a -lpthread
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $< $(B)/libhk.a $(LDLIBS_MNL) -lpthread
 all: $(TOOLS)
 
 integration: all
@@ -42,7 +42,7 @@ build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(OCI_SRC) $(VMM_SRC)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang $(filter-out $(CFLAGS),$(HK_CFLAGS)) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(OCI_SRC) \
-	  $(VMM_SRC) $(LDLIBS_YAJL) -lpthread
+	  $(VMM_SRC) $(LDLIBS_YAJL) $(LDLIBS_MNL) -lpthread
 
 # FUZZ=name runs one target (fuzz_oci, fuzz_virtq, …); all of them by default.
 FUZZ ?= $(notdir $(FUZZ_BIN))
@@ -59,5 +59,5 @@ BENCH_TOOLS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 $(B)/bench/%: bench/%.c $(B)/libvmm.a $(B)/libhk.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(HK_CFLAGS) -o $@ $< $(B)/libvmm.a $(B)/libhk.a $(LDLIBS_YAJL) -lpthread
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $< $(B)/libvmm.a $(B)/libhk.a $(LDLIBS_YAJL) $(LDLIBS_MNL) -lpthread
 all: $(BENCH_TOOLS)
