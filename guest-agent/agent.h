@@ -6,8 +6,12 @@
 #ifndef HUSK_AGENT_H
 #define HUSK_AGENT_H
 
+#include "lib/error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "lib/error.h"
 
 #define AGENT_READY_MARKER "husk-agent: ready"
 
@@ -36,6 +40,12 @@ int agent_serve(void);
 /* Moves / from the initramfs onto a tmpfs, so that containers can
  * pivot_root away from it (the initial rootfs cannot be pivoted). */
 int agent_switch_root(void);
+
+/* The guest's network (net.c): lo up at boot; the container's NICs as
+ * the monitor describes them (an array of {mac, mtu, addrs, routes}). */
+struct hk_json;
+int agent_net_lo(hk_err **err);
+int agent_net_apply(const struct hk_json *nics, hk_err **err);
 
 /* printf to the console with a trailing newline. */
 void agent_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -236,7 +236,7 @@ int ctr_create(const hk_json *params, char **out, hk_err **err)
 		oci_spec_free(spec);
 		return -1;
 	}
-	if (mount_share(err) < 0)
+	if (mount_share(err) < 0 || agent_net_apply(hk_json_get(params, "network"), err) < 0)
 		goto fail;
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	snprintf(c->cgroup, sizeof(c->cgroup), "%s/%s", AGENT_CGROUP, id);

@@ -82,6 +82,11 @@ int main(void)
 		rc = 1;
 	if (agent_mount_basics() < 0)
 		rc = 1;
+	hk_err *err = NULL;
+	if (agent_net_lo(&err) < 0) {
+		agent_say("husk-agent: %s", err->msg);
+		hk_err_free(&err);
+	}
 	agent_boot_timer();
 	agent_say(AGENT_READY_MARKER);
 	if (agent_cmdline_get("husk.selftest", name, sizeof(name)))

@@ -207,7 +207,10 @@ static int join_cgroup(const char *cgroup, hk_err **err)
 
 static bool wants_ns(const struct oci_spec *s, const char *type)
 {
-	if (s->linux_ == NULL)
+	/* The VM is the container's network namespace: its stack holds the
+	 * NICs the monitor wired to the engine's (a path names a namespace
+	 * on the host, not here). */
+	if (s->linux_ == NULL || strcmp(type, "network") == 0)
 		return false;
 	for (size_t i = 0; i < s->linux_->namespaces.n; i++)
 		if (strcmp(s->linux_->namespaces.v[i].type, type) == 0)
@@ -338,7 +341,8 @@ pid_t spawn_process(const struct spawn_req *r, hk_err **err)
 				flags |= (unsigned long)namespaces[i].flag;
 		}
 		for (size_t i = 0; r->spec->linux_ && i < r->spec->linux_->namespaces.n; i++)
-			if (r->spec->linux_->namespaces.v[i].path)
+			if (r->spec->linux_->namespaces.v[i].path &&
+			    wants_ns(r->spec, r->spec->linux_->namespaces.v[i].type))
 				return hk_err_set(
 				        err, ENOTSUP,
 				        "linux.namespaces[%zu].path: joining a namespace by "

@@ -691,8 +691,13 @@ int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err)
 	}
 	oci_spec_free(spec);
 	/* Whatever the monitor left (a virtiofsd after a SIGKILL) ends here. */
-	if (rt_cgroup_remove(&cg, 10000, &e2) < 0)
-		hk_warn("%s", e2->msg);
+	cleanup_err hk_err *e3 = NULL;
+	if (rt_cgroup_remove(&cg, 10000, &e3) < 0) {
+		hk_warn("%s", e3->msg);
+		hk_err_free(&e3);
+	}
+	if (rt_net_cleanup(dir, &e3) < 0)
+		hk_warn("%s", e3->msg);
 	remove_state(dir);
 	rt_info_free(&info);
 	return 0;

@@ -45,6 +45,10 @@ int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err);
  * in the state directory); -1 when there is none. */
 int rt_final_ooms(const struct rt_ctx *g, const char *id, uint64_t *n);
 
+/* Takes away the tc redirects a dead monitor left on the engine's
+ * interfaces (netclean.c); nothing to do is success. */
+int rt_net_cleanup(const char *dir, hk_err **err);
+
 /* What `update` changes on the host: the sandbox cgroup's cpu bandwidth
  * (the rest of linux.resources goes to the guest through the agent). */
 int rt_update_host(const struct rt_ctx *g, const char *id, const struct oci_resources *r,

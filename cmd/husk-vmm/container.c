@@ -49,6 +49,7 @@ struct cstate {
 	struct vmm_vm *vm;
 	char uds[PATH_MAX];
 	char *config;
+	char *net; /* the NICs for the agent (net.c), or NULL */
 	bool terminal;
 	pthread_t thread;
 	bool started;
@@ -283,6 +284,8 @@ static void *container_thread(void *arg)
 	hk_buf_jstr(&p, s->c->id);
 	hk_buf_printf(&p, ",\"config\":");
 	hk_buf_jstr(&p, s->config);
+	if (s->net)
+		hk_buf_printf(&p, ",\"network\":%s", s->net);
 	hk_buf_printf(&p, "}");
 	if (hk_buf_done(&p, &err) < 0 ||
 	    hk_agent_call(&ctl, HK_M_CREATE_CONTAINER, p.s, AGENT_TIMEOUT, &reply, &err) < 0)
@@ -378,6 +381,8 @@ int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_
 	if (prepare_share(&s, spec, share, err) < 0 ||
 	    oci_write(&oci_spec_type, spec, false, &s.config, &len, err) < 0)
 		goto out;
+	if (vmm_net_setup(spec, c->state_dir, cfg, &s.net, err) < 0)
+		goto out;
 	snprintf(s.uds, sizeof(s.uds), "%s/vsock.sock", c->state_dir);
 	cfg->vsock_uds = s.uds;
 	snprintf(cfg->fs[0].tag, sizeof(cfg->fs[0].tag), "husk");
@@ -409,6 +414,7 @@ int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_
 	cfg->on_stop = on_stop;
 	cfg->hook_arg = &s;
 	int vs = vmm_run(cfg, err);
+	vmm_net_teardown(cfg);
 	if (s.restore_tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &s.saved);
 	if (vs < 0) {
@@ -433,6 +439,7 @@ out:
 	if (s.ready_fd >= 0 && rc < 0)
 		ready(&s, "error %s\n", *err ? (*err)->msg : "set-up failed");
 	free(s.config);
+	free(s.net);
 	oci_spec_free(spec);
 	return rc;
 }

@@ -52,6 +52,8 @@ static void usage(FILE *f)
 	        "  --fs TAG=DIR[,ro]    virtio-fs share served by the monitor's own virtiofsd\n"
 	        "  --virtiofsd PATH     virtiofsd to run (default: found on this host)\n"
 	        "  --blk FILE[,ro]      virtio-blk on a raw image\n"
+	        "  --net TAP[,mac=MAC][,mtu=N]\n"
+	        "                       virtio-net on this tap (made if absent)\n"
 	        "  --no-rng             no virtio-rng\n"
 	        "  --control PATH       control socket\n"
 	        "  --log FILE           log here instead of stderr; --log-format text|json\n"
@@ -86,6 +88,7 @@ enum {
 	O_VIRTIOFSD,
 	O_BLK,
 	O_NORNG,
+	O_NET,
 	O_CONTROL,
 	O_LOG,
 	O_LOGFMT,
@@ -144,6 +147,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 	        {"virtiofsd", required_argument, NULL, O_VIRTIOFSD},
 	        {"blk", required_argument, NULL, O_BLK},
 	        {"no-rng", no_argument, NULL, O_NORNG},
+	        {"net", required_argument, NULL, O_NET},
 	        {"control", required_argument, NULL, O_CONTROL},
 	        {"log", required_argument, NULL, O_LOG},
 	        {"log-format", required_argument, NULL, O_LOGFMT},
@@ -253,6 +257,13 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 			break;
 		case O_NORNG:
 			cfg->rng = false;
+			break;
+		case O_NET:
+			if (cfg->nnet == VMM_MAX_NET)
+				return hk_err_set(err, 0, "at most %d --net devices", VMM_MAX_NET);
+			if (vmm_parse_net(optarg, &cfg->net[cfg->nnet], err) < 0)
+				return -1;
+			cfg->nnet++;
 			break;
 		case O_CONTROL:
 			cfg->control = optarg;

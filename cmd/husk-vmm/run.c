@@ -19,6 +19,7 @@
 #include "vmm/loop.h"
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/fs.h"
+#include "vmm/virtio/net.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/vsock.h"
 #include "vmm/virtio/virtio.h"
@@ -57,6 +58,8 @@ struct vmm_ctx {
 	bool have_vsock;
 	struct virtio_fs fs[VMM_MAX_FS];
 	unsigned nfs;
+	struct virtio_net net[VMM_MAX_NET];
+	unsigned nnet;
 	char run_dir[256]; /* private: virtiofsd sockets */
 	struct sched sched;
 };
@@ -110,6 +113,9 @@ static void remove_virtio(struct vmm_ctx *x)
 		virtio_blk_close(&x->blk[i]);
 	if (x->have_vsock)
 		virtio_vsock_close(&x->vsock);
+	for (unsigned i = 0; i < x->nnet; i++)
+		virtio_net_close(&x->net[i]);
+	x->nnet = 0;
 	x->have_vsock = false;
 	x->nblk = 0;
 }
@@ -237,6 +243,16 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 		x.nfs++;
 		x.fs[i].dev = &x.virtio[x.nvirtio];
 		if (add_virtio(&x, &virtio_fs_ops, &x.fs[i], err) < 0)
+			goto out_vm;
+	}
+	for (unsigned i = 0; i < cfg->nnet; i++) {
+		const struct vmm_net_cfg *nc = &cfg->net[i];
+		/* The tap is the device's from here, whatever happens. */
+		if (virtio_net_open(&x.net[i], nc->tap_fd, nc->mac, nc->mtu, &x.loop, err) < 0)
+			goto out_vm;
+		x.nnet++;
+		x.net[i].dev = &x.virtio[x.nvirtio];
+		if (add_virtio(&x, &virtio_net_ops, &x.net[i], err) < 0)
 			goto out_vm;
 	}
 	for (unsigned i = 0; i < cfg->nblk; i++) {

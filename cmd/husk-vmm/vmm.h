@@ -12,6 +12,7 @@ struct vmm_vm;
 
 #define VMM_MAX_FS  8
 #define VMM_MAX_BLK 8
+#define VMM_MAX_NET 4
 
 struct vmm_share {
 	char tag[37]; /* virtio-fs tags are at most 36 bytes */
@@ -22,6 +23,14 @@ struct vmm_share {
 struct vmm_blk_cfg {
 	const char *path;
 	bool readonly;
+};
+
+/* A NIC: an open tap (owned by the monitor from here) and what the guest's
+ * side of it looks like. */
+struct vmm_net_cfg {
+	int tap_fd;
+	uint8_t mac[6];
+	uint16_t mtu;
 };
 
 struct vmm_config {
@@ -39,6 +48,8 @@ struct vmm_config {
 	const char *virtiofsd;
 	struct vmm_blk_cfg blk[VMM_MAX_BLK];
 	unsigned nblk;
+	struct vmm_net_cfg net[VMM_MAX_NET];
+	unsigned nnet;
 	bool rng;
 	const char *control;
 	uint64_t t0_us; /* CLOCK_MONOTONIC when the caller exec'd us (benchmarks) */
@@ -55,10 +66,21 @@ struct vmm_config {
 /* "TAG=DIR[,ro]" and "FILE[,ro]". The strings stay owned by argv. */
 int vmm_parse_share(char *arg, struct vmm_share *s, hk_err **err);
 int vmm_parse_blk(char *arg, struct vmm_blk_cfg *b, hk_err **err);
+/* "TAP[,mac=MAC][,mtu=N]": opens (or creates) the tap. */
+int vmm_parse_net(char *arg, struct vmm_net_cfg *n, hk_err **err);
 
 /* Boots and runs the VM until it ends; returns the exit status (see
  * main.c), or -1 with err set when the VM could not be set up. */
 int vmm_run(const struct vmm_config *cfg, hk_err **err);
+
+/* Container networking (net.c): joins the container's network namespace,
+ * adds a NIC per interface found there to cfg, and returns the agent's
+ * description of them (a JSON array; NULL when the guest gets no NIC). */
+struct oci_spec;
+int vmm_net_setup(const struct oci_spec *spec, const char *state_dir, struct vmm_config *cfg,
+                  char **agent_json, hk_err **err);
+/* Takes the redirects away (the taps went with the VM). */
+void vmm_net_teardown(struct vmm_config *cfg);
 
 /* Container mode (--container): the OCI bundle's container runs in the VM
  * and the monitor is its process: it relays stdio, forwards signals, and
