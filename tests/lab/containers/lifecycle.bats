@@ -162,7 +162,8 @@ teardown() {
 	set_args nosuchprogram
 	run husk run --bundle "$BUNDLE" c1
 	assert_failure 1
-	assert_output --partial 'exec: "nosuchprogram": executable file not found in $PATH'
+	assert_output --partial 'nosuchprogram'
+	assert_output --partial 'executable file not found in $PATH'
 	assert_clean
 }
 
