@@ -166,8 +166,7 @@ static void proc_close(struct proc *p)
 
 /* A pty in the guest for a process with a terminal: the slave becomes its
  * stdio, the agent relays the master to the tty stream. */
-static int open_pty(struct proc *p, const struct oci_process *proc, pid_t in, int *slave,
-                    hk_err **err)
+static int open_pty(struct proc *p, const struct oci_process *proc, int *slave, hk_err **err)
 {
 	*slave = -1;
 	if (!(proc->terminal.set && proc->terminal.v))
@@ -176,17 +175,10 @@ static int open_pty(struct proc *p, const struct oci_process *proc, pid_t in, in
 		return hk_err_set(err, EINVAL, "process.terminal: no tty stream was opened");
 	/* A devpts instance's own ptmx, and the slave through TIOCGPTPEER:
 	 * no lookup of /dev/ptmx (absent from a minimal devtmpfs) or of a
-	 * /dev/pts/N path. An exec takes its pty from the container's own
-	 * devpts (through its init's root), so the process finds its terminal
-	 * under /dev/pts as runc's would; the agent's serves when the
-	 * container has none, and for the init, whose devpts is not mounted
-	 * yet (it sees its terminal as /dev/console). */
-	int m = -1;
-	if (in > 0) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/root/dev/pts/ptmx", (int)in);
-		m = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	}
+	 * /dev/pts/N path. The container's own instance when it has one, so
+	 * the process finds its terminal under /dev/pts as under runc; the
+	 * agent's otherwise. */
+	int m = open(CTR_PTS "/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (m < 0)
 		m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	int unlock = 0;
@@ -236,7 +228,8 @@ int ctr_create(const hk_json *params, char **out, hk_err **err)
 		oci_spec_free(spec);
 		return -1;
 	}
-	if (mount_share(err) < 0 || agent_net_apply(hk_json_get(params, "network"), err) < 0)
+	if (mount_share(err) < 0 || agent_net_apply(hk_json_get(params, "network"), err) < 0 ||
+	    rootfs_mount_pts(spec, err) < 0)
 		goto fail;
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	snprintf(c->cgroup, sizeof(c->cgroup), "%s/%s", AGENT_CGROUP, id);
@@ -249,7 +242,7 @@ int ctr_create(const hk_json *params, char **out, hk_err **err)
 		goto fail;
 	}
 	p->init = true;
-	if (open_pty(p, spec->process, 0, &slave, err) < 0)
+	if (open_pty(p, spec->process, &slave, err) < 0)
 		goto fail;
 	if (pipe2(gate, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
 		hk_err_set(err, errno, "pipe");
@@ -366,7 +359,7 @@ int ctr_exec(const hk_json *params, char **out, hk_err **err)
 		hk_err_set(err, ENOMEM, "process table");
 		goto fail;
 	}
-	if (open_pty(p, proc, init->pid, &slave, err) < 0)
+	if (open_pty(p, proc, &slave, err) < 0)
 		goto fail;
 	if (pipe2(rep, O_CLOEXEC) < 0) {
 		hk_err_set(err, errno, "pipe");

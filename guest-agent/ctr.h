@@ -92,6 +92,11 @@ pid_t spawn_process(const struct spawn_req *r, hk_err **err);
 /* rootfs.c: everything from the mount namespace to pivot_root, masked
  * and read-only paths; hostname, sysctl. Runs in the child. */
 int rootfs_setup(const struct oci_spec *spec, int tty_slave, hk_err **err);
+/* The container's devpts instance, mounted by the agent at CTR_PTS before
+ * the container exists with the options of its devpts mount, so that the
+ * init's terminal can come from it; rootfs_setup binds it at /dev/pts. */
+#define CTR_PTS "/run/husk-pts"
+int rootfs_mount_pts(const struct oci_spec *spec, hk_err **err);
 
 /* cgroup.c */
 int cgroup_create(const char *path, hk_err **err);

@@ -136,6 +136,25 @@ static int target(const char *root, const char *dst, char *out, size_t len, hk_e
 	return 0;
 }
 
+int rootfs_mount_pts(const struct oci_spec *spec, hk_err **err)
+{
+	const struct oci_mount *m = NULL;
+	struct mopts o;
+
+	for (size_t i = 0; i < spec->mounts.n; i++)
+		if (spec->mounts.v[i].type && strcmp(spec->mounts.v[i].type, "devpts") == 0)
+			m = &spec->mounts.v[i];
+	if (m == NULL)
+		return 0;
+	parse_options(&m->options, &o);
+	if (mkdir(CTR_PTS, 0755) < 0 && errno != EEXIST)
+		return hk_err_set(err, errno, "mkdir %s", CTR_PTS);
+	if (mount("devpts", CTR_PTS, "devpts", o.flags & ~MS_REMOUNT, o.data[0] ? o.data : NULL) <
+	    0)
+		return hk_err_set(err, errno, "the container's devpts");
+	return 0;
+}
+
 static int do_mount(const char *root, const struct oci_mount *m, size_t idx, hk_err **err)
 {
 	struct mopts o;
@@ -162,6 +181,14 @@ static int do_mount(const char *root, const struct oci_mount *m, size_t idx, hk_
 		if (extra && mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | extra, NULL) < 0)
 			return hk_err_set(err, errno, "mounts[%zu]: remount `%s`", idx,
 			                  m->destination);
+	} else if (type && strcmp(type, "devpts") == 0 && access(CTR_PTS "/ptmx", F_OK) == 0) {
+		/* The instance the agent made for this container (its terminals
+		 * come from it, so they are /dev/pts names in here). */
+		if (make_target(dst, false, err) < 0)
+			return hk_err_wrap(err, "mounts[%zu]", idx);
+		if (mount(CTR_PTS, dst, NULL, MS_BIND, NULL) < 0)
+			return hk_err_set(err, errno, "mounts[%zu]: bind the container's devpts",
+			                  idx);
 	} else {
 		if (type && strcmp(type, "cgroup") == 0) {
 			/* The guest has only the unified hierarchy: what runc does on

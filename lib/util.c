@@ -267,3 +267,23 @@ uint64_t hk_now_us(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
+
+/* A Unix socket's path holds at most 107 bytes, and engines pick state
+ * directories far deeper than that (Docker's runtime root and a 64-character
+ * id). A socket that would not fit goes to a short directory named by a hash
+ * of the long one, which the binding side makes and delete removes. Room is
+ * left for the "_PORT" suffixes of the vsock back end. */
+int hk_sock_path(const char *dir, const char *name, char *out, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	int n;
+
+	if (strlen(dir) + 1 + strlen(name) + 12 < 108)
+		n = snprintf(out, len, "%s/%s", dir, name);
+	else {
+		for (const char *p = dir; *p; p++)
+			h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+		n = snprintf(out, len, "%s/%016llx/%s", HK_SOCK_DIR, (unsigned long long)h, name);
+	}
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}

@@ -45,4 +45,9 @@ int hk_parse_i64(const char *s, int64_t *out);
 /* Monotonic clock in microseconds. */
 uint64_t hk_now_us(void);
 
+/* Where a socket named name for directory dir lives: dir/name, or, when that
+ * is too long for a sockaddr_un, HK_SOCK_DIR/HASH/name. */
+#define HK_SOCK_DIR "/run/husk-sockets"
+int hk_sock_path(const char *dir, const char *name, char *out, size_t len);
+
 #endif

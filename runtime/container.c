@@ -43,7 +43,10 @@ static int dir_of(const struct rt_ctx *g, const char *id, char *out, size_t len,
 
 int rt_vsock_path(const struct rt_ctx *g, const char *id, char *out, size_t len)
 {
-	return snprintf(out, len, "%s/%s/vsock.sock", g->root, id) < (int)len ? 0 : -1;
+	char dir[PATH_MAX];
+	if (snprintf(dir, sizeof(dir), "%s/%s", g->root, id) >= (int)sizeof(dir))
+		return -1;
+	return hk_sock_path(dir, "vsock.sock", out, len);
 }
 
 int rt_agent_open(const struct rt_ctx *g, const char *id, struct hk_agent *a, hk_err **err)
@@ -131,6 +134,25 @@ static int write_extra(const char *dir, pid_t pid, const struct rt_cgroup *cg, h
 		return -1;
 	snprintf(path, sizeof(path), "%s/husk.json", dir);
 	return hk_write_file_atomic(path, b.s, b.len, 0600, err);
+}
+
+/* The short directory that held the sockets of a deep state directory
+ * (hk_sock_path), if there is one. */
+static void remove_sock_dir(const char *dir)
+{
+	char p[PATH_MAX];
+	if (hk_sock_path(dir, "vsock.sock", p, sizeof(p)) < 0 ||
+	    strncmp(p, HK_SOCK_DIR "/", strlen(HK_SOCK_DIR) + 1) != 0)
+		return;
+	*strrchr(p, '/') = '\0';
+	DIR *d = opendir(p);
+	if (d) {
+		for (struct dirent *de; (de = readdir(d)) != NULL;)
+			if (de->d_name[0] != '.')
+				unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+	}
+	rmdir(p);
 }
 
 /* Removes the state directory and what husk put in it (never more: a
@@ -424,8 +446,10 @@ fail:
 		if (rt_cgroup_remove(&cg, 5000, &e) < 0)
 			hk_warn("%s", e->msg);
 	}
-	if (made_dir)
+	if (made_dir) {
+		remove_sock_dir(dir);
 		remove_state(dir);
+	}
 	oci_spec_free(spec);
 	rt_guest_free(&guest);
 	return -1;
@@ -698,6 +722,7 @@ int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err)
 	}
 	if (rt_net_cleanup(dir, &e3) < 0)
 		hk_warn("%s", e3->msg);
+	remove_sock_dir(dir);
 	remove_state(dir);
 	rt_info_free(&info);
 	return 0;

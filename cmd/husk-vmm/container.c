@@ -383,7 +383,17 @@ int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_
 		goto out;
 	if (vmm_net_setup(spec, c->state_dir, cfg, &s.net, err) < 0)
 		goto out;
-	snprintf(s.uds, sizeof(s.uds), "%s/vsock.sock", c->state_dir);
+	if (hk_sock_path(c->state_dir, "vsock.sock", s.uds, sizeof(s.uds)) < 0) {
+		hk_err_set(err, ENAMETOOLONG, "vsock socket for `%s`", c->state_dir);
+		goto out;
+	}
+	if (strncmp(s.uds, HK_SOCK_DIR "/", strlen(HK_SOCK_DIR) + 1) == 0) {
+		char d[PATH_MAX];
+		snprintf(d, sizeof(d), "%s", s.uds);
+		*strrchr(d, '/') = '\0';
+		if (hk_mkdir_p(d, 0700, err) < 0)
+			goto out;
+	}
 	cfg->vsock_uds = s.uds;
 	snprintf(cfg->fs[0].tag, sizeof(cfg->fs[0].tag), "husk");
 	cfg->fs[0].dir = share;
