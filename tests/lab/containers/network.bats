@@ -122,6 +122,8 @@ fetch() {
 	ip link set hk-4 master hkbr
 	ip link set hkbr up
 	ip -n hkn4 addr flush dev eth0
+	ip -n hkn4 route flush dev eth0
+	ip -n hkn4 -6 route flush dev eth0
 	ip -n hkn4 addr add 10.77.3.3/24 dev eth0
 	in_netns hkn3
 	set_args httpd -f -p 8080 -h /www
