@@ -46,6 +46,8 @@ cni() {
 	ip -n "$ns" link set eth0 up
 	ip -n "$ns" route add default via "10.77.$n.1"
 	ip -n "$ns" -6 route add default via "fd77:$n::1"
+	# The namespace's own mounts are the test's, not husk's.
+	snapshot_host
 }
 
 in_netns() {
