@@ -78,7 +78,12 @@ fetch() {
 		ping -c 1 -W 10 10.77.1.1 >/tmp/ping4 2>&1; ping -c 1 -W 10 fd77:1::1 >/tmp/ping6 2>&1;
 		exec httpd -f -p 8080 -h /www'
 	husk run -d --bundle "$BUNDLE" c1
-	wait_for 90 fetch 10.77.1.2 8080
+	if ! wait_for 90 fetch 10.77.1.2 8080; then
+		head -50 "$BUNDLE"/rootfs/tmp/* || true
+		husk exec c1 sh -c 'netstat -ltn; ip addr; ip route; ip -6 route' || true
+		tc -n hkn1 -s filter show dev eth0 ingress || true
+		false
+	fi
 	assert_equal "$(fetch 10.77.1.2 8080)" "hello from the guest"
 	assert_equal "$(fetch fd77:1::2 8080)" "hello from the guest"
 	# The guest's NIC is the namespace's eth0: same MAC, same addresses.
