@@ -66,18 +66,19 @@ assert_net_clean() {
 # wget cannot resolve even a literal address here).
 fetch() {
 	local body
-	body=$(timeout 10 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\n\r\n" >&3 &&
-		cat <&3' "$1" "$2" 2>/dev/null | sed '1,/^\r$/d')
+	body=$(timeout -k 1 10 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\n\r\n" >&3 &&
+		exec timeout 5 cat <&3' "$1" "$2" 2>/dev/null | sed '1,/^\r$/d')
 	[ -n "$body" ] && printf '%s\n' "$body"
 }
 
 @test "the container pings its gateway and serves HTTP over IPv4 and IPv6" {
 	cni hkn1 1
 	in_netns hkn1
-	set_args sh -c 'cat /sys/class/net/eth0/address >/tmp/mac; ip -o addr show dev eth0 >/tmp/addrs;
+	set_args sh -c 'cat /sys/class/net/eth0/address >/tmp/mac; ip addr show dev eth0 >/tmp/addrs;
 		ping -c 1 -W 10 10.77.1.1 >/tmp/ping4 2>&1; ping -c 1 -W 10 fd77:1::1 >/tmp/ping6 2>&1;
-		exec httpd -f -p 8080 -h /www'
+		httpd -p 8080 -h /www && touch /tmp/serving; exec sleep 1000'
 	husk run -d --bundle "$BUNDLE" c1
+	wait_for 90 test -e "$BUNDLE/rootfs/tmp/serving"
 	if ! wait_for 90 fetch 10.77.1.2 8080; then
 		head -50 "$BUNDLE"/rootfs/tmp/* || true
 		husk exec c1 sh -c 'netstat -ltn; ip addr; ip route; ip -6 route' || true
@@ -133,8 +134,9 @@ fetch() {
 	ip -n hkn4 -6 route flush dev eth0
 	ip -n hkn4 addr add 10.77.3.3/24 dev eth0
 	in_netns hkn3
-	set_args httpd -f -p 8080 -h /www
+	set_args sh -c 'httpd -p 8080 -h /www && touch /tmp/serving; exec sleep 1000'
 	husk run -d --bundle "$BUNDLE" a
+	wait_for 90 test -e "$BUNDLE/rootfs/tmp/serving"
 	in_netns hkn4
 	set_args sh -c 'for i in $(seq 120); do wget -q -T 2 -O - http://10.77.3.2:8080/ && exit 0; sleep 0.5; done; exit 1'
 	run husk run --bundle "$BUNDLE" b
