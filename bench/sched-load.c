@@ -6,8 +6,10 @@
  * POLICY is static (each sandbox's vCPU i pinned to CPU i, as a placement
  * blind to the other sandboxes does), adaptive, steal, or unpinned (the
  * kernel alone). Each sandbox runs its own balancer thread, as each monitor
- * does. vCPU 0 of a sandbox is busy 60% of the time and the others 15% (a
- * guest's boot CPU does most of the work), in bursts of a few milliseconds.
+ * does. vCPU 0 of a sandbox is busy 40% of the time and the others 5% (a
+ * guest's boot CPU does most of the work), in bursts of a few milliseconds:
+ * on 2 CPUs the 4 sandboxes want 1.8 CPUs, which a placement blind to the
+ * others puts 1.6 of on CPU 0.
  * Prints one JSON object: the work done (busy-loop iterations, in millions)
  * and the run delay of the threads per 100 ms sample (median, p99, max). */
 #include <errno.h>
@@ -53,8 +55,10 @@ static void sleep_us(uint64_t us)
 static void *vcpu_main(void *arg)
 {
 	struct vcpu *v = arg;
-	const uint64_t burst = iters_per_us * BURST_US * v->duty_pct / 60;
-	const uint64_t idle_us = BURST_US * (100 - v->duty_pct) / 60;
+	/* A busy burst of duty/100 of each period of BURST_US * 100 / 40. */
+	const uint64_t period_us = BURST_US * 100 / 40;
+	const uint64_t burst = iters_per_us * period_us * v->duty_pct / 100;
+	const uint64_t idle_us = period_us * (100 - v->duty_pct) / 100;
 	volatile uint64_t sink = 0;
 
 	v->tid = (pid_t)syscall(SYS_gettid);
@@ -137,7 +141,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		for (unsigned j = 0; j < nv; j++) {
-			v[i][j].duty_pct = j == 0 ? 60 : 15;
+			v[i][j].duty_pct = j == 0 ? 40 : 5;
 			pthread_create(&v[i][j].th, NULL, vcpu_main, &v[i][j]);
 			while (v[i][j].tid == 0)
 				sched_yield();

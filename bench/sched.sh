@@ -1,7 +1,7 @@
 #!/bin/sh
 # vCPU placement policies side by side, natively (no guest needed): 4
-# "sandboxes" of 2 vCPU-like threads each (vCPU 0 busy 60% of the time, vCPU
-# 1 15%, in bursts), under static one-to-one pinning, adaptive affinity,
+# "sandboxes" of 2 vCPU-like threads each (vCPU 0 busy 40% of the time, vCPU
+# 1 5%, in bursts: 1.8 CPUs wanted in all), under static one-to-one pinning, adaptive affinity,
 # work stealing, and the kernel alone (unpinned, for reference). Each policy
 # runs R times for S seconds; the table gives the median (min-max) of the
 # work done and of the threads' run delay per 100 ms (median and p99).
