@@ -33,9 +33,14 @@ guest-kernel:
 
 guest: guest-kernel $(GUEST)/initramfs.cpio
 
-# The container suites run inside one lab boot (each test boots its own
-# guests in it); LAB_SUITES=file.bats narrows them.
-LAB_SUITES ?= tests/lab/containers
 lab-check: all guest
 	bats --print-output-on-failure tests/lab
+
+# The container suites run inside one lab boot (each test boots its own
+# guests in it); LAB_SUITES=file.bats narrows them. Not part of `make check`
+# yet: in the nested TCG lab a guest now and then hangs in early boot (no
+# console output; about 2 in 60 boots this far), which a 36-test run meets
+# too often for CI. Run them with `make lab-containers`.
+LAB_SUITES ?= tests/lab/containers
+lab-containers: all guest
 	tests/lab/run --timeout 2700 --mem 3072 -- bats --print-output-on-failure $(LAB_SUITES)
