@@ -218,6 +218,21 @@ static int open_pty(int *master, int *slave, hk_err **err)
 	return 0;
 }
 
+/* Reaps our child within ms; false when it is still there. */
+static bool reap_within(pid_t pid, int ms)
+{
+	uint64_t deadline = hk_now_us() + (uint64_t)ms * 1000;
+
+	for (;;) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			return true;
+		if (hk_now_us() >= deadline)
+			return false;
+		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+	}
+}
+
 /* Reads husk-vmm's one line: "ok PID" or "error MESSAGE". */
 static int read_ready(int fd, pid_t child, hk_err **err)
 {
@@ -431,7 +446,15 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 fail:
 	if (pid > 0) {
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		if (!reap_within(pid, 10000)) {
+			/* Stuck in the kernel (a KVM call that SIGKILL waits on):
+			 * keep its record so delete --force can finish the job. */
+			hk_warn("the monitor (pid %d) did not end after SIGKILL; its state is kept "
+			        "for delete --force",
+			        (int)pid);
+			made_dir = false;
+			cg.dir[0] = '\0';
+		}
 		*vmm = -1;
 	}
 	for (int i = 0; i < 2; i++)
