@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "guest-agent/agent.h"
@@ -197,8 +198,11 @@ static unsigned find_by_mac(const char *mac, char *name, size_t len)
 static int open_rtnl(hk_err **err)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	/* An answer that never comes must not hold the agent (PID 1). */
+	struct timeval tv = {.tv_sec = 5};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
@@ -209,10 +213,16 @@ static int open_rtnl(hk_err **err)
 
 int agent_net_lo(hk_err **err)
 {
-	cleanup_close int fd = open_rtnl(err);
-	if (fd < 0)
-		return -1;
-	return link_up(fd, if_nametoindex("lo"), 0, err) < 0 ? hk_err_wrap(err, "lo") : 0;
+	/* At boot, before anything else is there to see a failure: the plain
+	 * ioctl, which waits for no answer. */
+	struct ifreq ifr = {.ifr_name = "lo"};
+	cleanup_close int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return hk_err_set(err, errno, "lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		return hk_err_set(err, errno, "lo up");
+	return 0;
 }
 
 int agent_net_apply(const hk_json *nics, hk_err **err)
