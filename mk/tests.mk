@@ -6,7 +6,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # The agent's process set-up (seccomp, capabilities) is tested on the host:
 # the same libseccomp and libcap calls, in a forked child.
 UNIT_AGENT_SRC := guest-agent/seccomp.c guest-agent/caps.c
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/librt.a $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a \
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/mmio_driver.h $(B)/librt.a $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a \
               $(UNIT_AGENT_SRC)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")

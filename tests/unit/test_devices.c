@@ -11,36 +11,13 @@
 
 #include "lib/cleanup.h"
 #include "tests/unit/guestmem.h"
+#include "tests/unit/mmio_driver.h"
 #include "tests/unit/tap.h"
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/vsock.h"
 
 static struct vmm_mem mem;
-
-static uint32_t rd(struct virtio_dev *d, uint64_t off)
-{
-	uint32_t v;
-	virtio_mmio_ops.read(d, off, &v, 4);
-	return v;
-}
-
-static void wr(struct virtio_dev *d, uint64_t off, uint32_t v)
-{
-	virtio_mmio_ops.write(d, off, &v, 4);
-}
-
-/* The driver's side of start-up (§3.1.1), with the features it accepts. */
-static void driver_init(struct virtio_dev *d, uint64_t features)
-{
-	wr(d, 0x70, 0);
-	wr(d, 0x70, 1 | 2);
-	wr(d, 0x24, 0);
-	wr(d, 0x20, (uint32_t)features);
-	wr(d, 0x24, 1);
-	wr(d, 0x20, (uint32_t)(features >> 32));
-	wr(d, 0x70, 1 | 2 | 8);
-}
 
 static void queue_setup(struct virtio_dev *d, unsigned q, uint16_t size)
 {

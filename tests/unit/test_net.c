@@ -27,6 +27,7 @@
 
 #include "lib/cleanup.h"
 #include "tests/unit/guestmem.h"
+#include "tests/unit/mmio_driver.h"
 #include "tests/unit/tap.h"
 #include "vmm/virtio/net.h"
 
@@ -67,18 +68,6 @@ static struct rig rig;
 
 /* ---- the driver's side ---------------------------------------------------- */
 
-static uint32_t rd(struct virtio_dev *d, uint64_t off)
-{
-	uint32_t v;
-	virtio_mmio_ops.read(d, off, &v, 4);
-	return v;
-}
-
-static void wr(struct virtio_dev *d, uint64_t off, uint32_t v)
-{
-	virtio_mmio_ops.write(d, off, &v, 4);
-}
-
 static void queue_setup(struct virtio_dev *d, unsigned q, uint64_t desc, uint64_t avail,
                         uint64_t used)
 {
@@ -92,13 +81,7 @@ static void queue_setup(struct virtio_dev *d, unsigned q, uint64_t desc, uint64_
 
 static void driver_start(struct virtio_dev *d, uint64_t features)
 {
-	wr(d, 0x70, 0);
-	wr(d, 0x70, 1 | 2);
-	wr(d, 0x24, 0);
-	wr(d, 0x20, (uint32_t)features);
-	wr(d, 0x24, 1);
-	wr(d, 0x20, (uint32_t)(features >> 32));
-	wr(d, 0x70, 1 | 2 | 8);
+	driver_init(d, features);
 	queue_setup(d, 0, RX_DESC, RX_AVAIL, RX_USED);
 	queue_setup(d, 1, TX_DESC, TX_AVAIL, TX_USED);
 	wr(d, 0x70, 1 | 2 | 8 | 4);
