@@ -121,6 +121,15 @@ level() {
 	assert_output ""
 }
 
+@test "a create that fails after claiming its pair frees it" {
+	printf '#!/bin/sh\necho "error no VM today" >&3\n' >"$BATS_TEST_TMPDIR/fake-vmm"
+	run husk create --bundle "$BUNDLE" c1
+	assert_failure 1
+	assert_output --partial "no VM today"
+	run find "$HUSK_ROOT" -mindepth 1
+	assert_output ""
+}
+
 @test "labels forged in config.json annotations are replaced by the runtime's" {
 	update_config '.annotations["io.husk.selinux.label"] = "system_u:system_r:unconfined_t:s0-s0:c0.c1023"'
 	husk create --bundle "$BUNDLE" c1
