@@ -123,6 +123,7 @@ int rt_selinux_setup(const char *root, const char *id, struct oci_spec *spec, st
 			free_level(&pool, id, held[i]);
 		return hk_err_wrap(err, "sVirt");
 	}
+	s->engine_rootfs = ml[0] != '\0';
 	s->enabled = pol_selinux_enabled();
 	/* The one line that says labels are not applied: at info where the
 	 * log is a file (engines give one; it is where operators look), at
@@ -149,7 +150,7 @@ int rt_selinux_label_files(const struct rt_selinux *s, const char *dir, const ch
 	else if ((size_t)snprintf(rootfs, sizeof(rootfs), "%s/%s", bundle, rp) >= sizeof(rootfs))
 		return hk_err_set(err, ENAMETOOLONG, "rootfs of `%s`", bundle);
 	if (pol_selinux_relabel(dir, s->l.file, true, err) < 0 ||
-	    pol_selinux_relabel(rootfs, s->l.file, true, err) < 0)
+	    (!s->engine_rootfs && pol_selinux_relabel(rootfs, s->l.file, true, err) < 0))
 		return hk_err_wrap(err, "sVirt");
 	/* Shared by every sandbox and often on a read-only /usr: an install
 	 * labels them by file context; failing here only warns, the monitor

@@ -23,6 +23,9 @@
 struct rt_selinux {
 	struct pol_selinux_labels l;
 	bool enabled;
+	/* linux.mountLabel was given: the engine labelled (or mounted with
+	 * context=) the rootfs, which is then not relabelled. */
+	bool engine_rootfs;
 };
 
 /* Chooses the labels of container id and records them in
@@ -31,8 +34,8 @@ struct rt_selinux {
 int rt_selinux_setup(const char *root, const char *id, struct oci_spec *spec, struct rt_selinux *s,
                      hk_err **err);
 
-/* Labels the state directory, the rootfs and the kernel files; nothing
- * where SELinux is off. */
+/* Labels the state directory, the rootfs (unless the engine did) and the
+ * kernel files; nothing where SELinux is off. */
 int rt_selinux_label_files(const struct rt_selinux *s, const char *dir, const char *bundle,
                            const struct oci_spec *spec, const char *kernel, const char *initrd,
                            hk_err **err);

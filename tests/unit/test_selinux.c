@@ -434,6 +434,7 @@ static int test_runtime_labels(void)
 	snprintf(pair, sizeof(pair), "%s/" RT_SELINUX_POOL "/c7,c8", root);
 	CHECK(access(pair, F_OK) == 0); /* held so the pool never hands it out */
 
+	CHECK(!a.engine_rootfs && b.engine_rootfs);
 	CHECK(count_files(root) == 2);
 	rt_selinux_release(root, "ca", &plain->annotations);
 	rt_selinux_release(root, "cb", &engine->annotations);
@@ -479,6 +480,61 @@ static int test_relabel_tree(void)
 	return 0;
 }
 
+static int label_of(const char *path, char *out, size_t len)
+{
+	ssize_t n = lgetxattr(path, "security.selinux", out, len - 1);
+	if (n < 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+/* What create labels where the host runs SELinux (forced on here): the
+ * state directory and the rootfs at the sandbox's level, the kernel files
+ * husk_ro_t; a rootfs the engine labelled is left alone. */
+static int test_label_files_when_enabled(void)
+{
+	char bundle[PATH_MAX], dir[PATH_MAX + 8], rootfs[PATH_MAX + 8], kernel[PATH_MAX + 8];
+	char initrd[PATH_MAX + 8], state[PATH_MAX + 32], got[POL_SELINUX_LABEL_MAX];
+	struct oci_spec spec = {0};
+	struct rt_selinux sv = {.enabled = true};
+	cleanup_err hk_err *e = NULL;
+
+	snprintf(bundle, sizeof(bundle), "%s/bundle", tmp);
+	snprintf(dir, sizeof(dir), "%s/state", bundle);
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", bundle);
+	snprintf(kernel, sizeof(kernel), "%s/vmlinux", bundle);
+	snprintf(initrd, sizeof(initrd), "%s/initrd", bundle);
+	snprintf(state, sizeof(state), "%s/state.json", dir);
+	CHECK(hk_mkdir_p(dir, 0700, NULL) == 0 && hk_mkdir_p(rootfs, 0700, NULL) == 0);
+	CHECK(hk_write_file_atomic(state, "{}", 2, 0600, NULL) == 0);
+	CHECK(hk_write_file_atomic(kernel, "k", 1, 0600, NULL) == 0);
+	CHECK(hk_write_file_atomic(initrd, "i", 1, 0600, NULL) == 0);
+	CHECK(pol_selinux_labels("s0:c5,c6", "s0:c5,c6", &sv.l, NULL) == 0);
+	if (rt_selinux_label_files(&sv, dir, bundle, &spec, kernel, initrd, &e) < 0) {
+		printf("# %s\n", e->msg);
+		return e->code == ENOTSUP || e->code == EPERM ? 77 : 1;
+	}
+	const char *const files[] = {dir, state, rootfs};
+	for (size_t i = 0; i < HK_ARRAY_SIZE(files); i++) {
+		CHECK(label_of(files[i], got, sizeof(got)) == 0);
+		CHECK_STR(got, "system_u:object_r:husk_image_t:s0:c5,c6");
+	}
+	CHECK(label_of(kernel, got, sizeof(got)) == 0);
+	CHECK_STR(got, POL_SELINUX_RO_LABEL);
+	CHECK(label_of(initrd, got, sizeof(got)) == 0);
+	CHECK_STR(got, POL_SELINUX_RO_LABEL);
+
+	CHECK(pol_selinux_labels("s0:c7,c8", "s0:c7,c8", &sv.l, NULL) == 0);
+	sv.engine_rootfs = true;
+	CHECK(rt_selinux_label_files(&sv, dir, bundle, &spec, kernel, initrd, NULL) == 0);
+	CHECK(label_of(dir, got, sizeof(got)) == 0);
+	CHECK_STR(got, "system_u:object_r:husk_image_t:s0:c7,c8");
+	CHECK(label_of(rootfs, got, sizeof(got)) == 0);
+	CHECK_STR(got, "system_u:object_r:husk_image_t:s0:c5,c6");
+	return 0;
+}
+
 int main(void)
 {
 	if (mkdtemp(tmp) == NULL) {
@@ -493,6 +549,7 @@ int main(void)
 	RUN_TEST(test_crash_recovery);
 	RUN_TEST(test_runtime_labels);
 	RUN_TEST(test_relabel_tree);
+	RUN_TEST(test_label_files_when_enabled);
 	char cmd[PATH_MAX];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
 	if (system(cmd) != 0)
