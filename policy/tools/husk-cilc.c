@@ -7,7 +7,8 @@
  *
  * --mcs-categories declares c0..cN-1, ordered and all valid with s0: the
  * 1024 declarations every MCS base policy has, generated rather than
- * written out in policy/base.cil. */
+ * written out in policy/base.cil. HUSK_CILC_DEBUG=1 in the environment
+ * shows libsepol's progress, which names the pass a failure happened in. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
