@@ -39,7 +39,7 @@ static int add_file(cil_db_t *db, const char *path, hk_err **err)
 	cleanup_free char *buf = NULL;
 	size_t len;
 
-	if (hk_read_file(path, 4u << 20, &buf, &len, err) < 0)
+	if (hk_read_file(path, 64u << 20, &buf, &len, err) < 0)
 		return -1;
 	if (cil_add_file(db, path, buf, len) != SEPOL_OK)
 		return hk_err_set(err, 0, "%s: CIL syntax error", path);
