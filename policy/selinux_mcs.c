@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,11 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/util.h"
 
-#define OWNER_MAX    1100 /* a container ID is at most 1024 bytes */
-#define NAME_MAX_MCS 16   /* "c1022,c1023" */
+/* Enough for dozens of the longest container IDs sharing one level. */
+#define OWNERS_MAX   (64u << 10)
+#define NAME_MAX_MCS 16 /* "c1022,c1023" */
 /* Random draws before the pool counts as nearly full: with 523776 pairs a
  * collision is rare, 64 in a row means most pairs are taken. */
 #define RANDOM_TRIES 64
@@ -103,18 +106,85 @@ static void remove_if_empty(const char *dir)
 	             * leaves an empty pool the next claim reuses */
 }
 
-/* The owner a pair's file names; "" when the claim crashed before writing
- * it. -1 with errno set when the file cannot be read (ENOENT: not held). */
-static int read_owner(int dfd, const char *name, char *out, size_t len)
+/* The owners a pair's file names, one a line: one, or more when an engine
+ * gave several sandboxes the same level (a pod); "" when the claim crashed
+ * before naming its owner. -1 with errno set when the file cannot be read
+ * (ENOENT: the pair is not held). */
+static int read_owners(int dfd, const char *name, char **out)
 {
 	cleanup_close int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	size_t len;
+
 	if (fd < 0)
 		return -1;
-	ssize_t n = read(fd, out, len - 1);
-	if (n < 0)
+	if (hk_read_all(fd, OWNERS_MAX, out, &len, NULL) < 0) {
+		errno = EIO;
 		return -1;
-	out[n] = '\0';
-	out[strcspn(out, "\n")] = '\0';
+	}
+	return 0;
+}
+
+/* The next line of owners (cut in place), NULL at the end. */
+static char *next_owner(char **cursor)
+{
+	char *line = *cursor;
+
+	if (line == NULL || *line == '\0')
+		return NULL;
+	char *nl = strchr(line, '\n');
+	if (nl) {
+		*nl = '\0';
+		*cursor = nl + 1;
+	} else
+		*cursor = line + strlen(line);
+	return line;
+}
+
+static bool has_owner(const char *owners, const char *owner)
+{
+	size_t n = strlen(owner);
+
+	for (const char *p = owners; (p = strstr(p, owner)) != NULL; p += n)
+		if ((p == owners || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* Keeps the owners keep() says of a pair's file, rewritten whole (under
+ * the exclusive lock nobody reads it meanwhile) or removed when none is
+ * left. *dropped counts the owners let go. */
+static int filter_owners(int dfd, const char *dir, const char *name,
+                         bool (*keep)(const char *owner, const void *arg), const void *arg,
+                         unsigned *dropped, hk_err **err)
+{
+	cleanup_free char *owners = NULL;
+	cleanup_buf struct hk_buf kept = {0};
+	char path[PATH_MAX];
+	unsigned n = 0;
+
+	*dropped = 0;
+	if (read_owners(dfd, name, &owners) < 0)
+		return errno == ENOENT ? 0 : hk_err_set(err, errno, "MCS pool `%s`: %s", dir, name);
+	char *cursor = owners;
+	if (*owners == '\0')
+		n = 1; /* a claim that died before naming itself */
+	for (char *o; (o = next_owner(&cursor)) != NULL;) {
+		if (*o != '\0' && keep(o, arg))
+			hk_buf_printf(&kept, "%s\n", o);
+		else
+			n++;
+	}
+	if (n == 0)
+		return 0;
+	if (hk_buf_done(&kept, err) < 0)
+		return -1;
+	if (kept.len == 0) {
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			return hk_err_set(err, errno, "free MCS pair %s", name);
+	} else if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
+	           hk_write_file_atomic(path, kept.s, kept.len, 0600, err) < 0)
+		return hk_err_wrap(err, "MCS pool `%s`", dir);
+	*dropped = n;
 	return 0;
 }
 
@@ -210,8 +280,9 @@ int pol_mcs_alloc(const struct pol_mcs_pool *pool, const char *owner, struct pol
 int pol_mcs_claim(const struct pol_mcs_pool *pool, const char *owner, const struct pol_mcs_pair *p,
                   hk_err **err)
 {
-	cleanup_close int dfd = -1;
-	char name[NAME_MAX_MCS], who[OWNER_MAX];
+	cleanup_close int dfd = -1, fd = -1;
+	cleanup_free char *owners = NULL;
+	char name[NAME_MAX_MCS];
 
 	if (p->a >= p->b || p->b >= POL_MCS_NCATS)
 		return hk_err_set(err, EINVAL, "MCS pair c%u,c%u", p->a, p->b);
@@ -220,36 +291,65 @@ int pol_mcs_claim(const struct pol_mcs_pool *pool, const char *owner, const stru
 	int r = claim_at(dfd, p, owner, err);
 	if (r != 1)
 		return r;
-	/* Held already: by this owner is a claim made twice. */
+	/* Held already: owner joins the holders (a line appended with
+	 * O_APPEND goes in whole beside a sibling's), so the pair stays taken
+	 * until the last of them is deleted. */
 	pair_name(p, name, sizeof(name));
-	return read_owner(dfd, name, who, sizeof(who)) == 0 && strcmp(who, owner) == 0 ? 0 : 1;
+	if (read_owners(dfd, name, &owners) == 0 && has_owner(owners, owner))
+		return 1;
+	fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || hk_write_all(fd, owner, strlen(owner), NULL) < 0 ||
+	    hk_write_all(fd, "\n", 1, NULL) < 0)
+		return hk_err_set(err, errno, "share MCS pair %s", name);
+	return 1;
+}
+
+static bool not_this(const char *owner, const void *arg)
+{
+	return strcmp(owner, arg) != 0;
 }
 
 int pol_mcs_free(const struct pol_mcs_pool *pool, const char *owner, const struct pol_mcs_pair *p,
                  hk_err **err)
 {
 	cleanup_close int dfd = -1;
-	char name[NAME_MAX_MCS], who[OWNER_MAX];
+	char name[NAME_MAX_MCS];
+	unsigned n;
 
 	if (pool_lock(pool->dir, LOCK_EX, false, &dfd, err) < 0)
 		return -1;
 	if (dfd < 0)
 		return 0;
 	pair_name(p, name, sizeof(name));
-	if (read_owner(dfd, name, who, sizeof(who)) < 0) {
-		if (errno != ENOENT)
-			return hk_err_set(err, errno, "MCS pool `%s`: %s", pool->dir, name);
-	} else if (strcmp(who, owner) == 0 && unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
-		return hk_err_set(err, errno, "free MCS pair %s", name);
+	if (filter_owners(dfd, pool->dir, name, not_this, owner, &n, err) < 0)
+		return -1;
 	remove_if_empty(pool->dir);
 	return 0;
+}
+
+static bool still_alive(const char *owner, const void *arg)
+{
+	const struct pol_mcs_pool *pool = arg;
+	return pool->alive == NULL || pool->alive(owner, pool->arg);
+}
+
+/* What a rewrite that crashed left: "c1,c2.tmp.PID" (hk_write_file_atomic). */
+static bool leftover(const char *name)
+{
+	char pair[NAME_MAX_MCS];
+	struct pol_mcs_pair p;
+	const char *t = strstr(name, ".tmp.");
+
+	if (t == NULL || (size_t)(t - name) >= sizeof(pair))
+		return false;
+	snprintf(pair, sizeof(pair), "%.*s", (int)(t - name), name);
+	return parse_name(pair, &p) == 0;
 }
 
 int pol_mcs_reclaim(const struct pol_mcs_pool *pool, unsigned *freed, hk_err **err)
 {
 	cleanup_close int dfd = -1;
 	struct pol_mcs_pair p;
-	char who[OWNER_MAX];
 	unsigned n = 0;
 
 	if (freed)
@@ -267,16 +367,20 @@ int pol_mcs_reclaim(const struct pol_mcs_pool *pool, unsigned *freed, hk_err **e
 		return hk_err_set(err, e, "MCS pool `%s`", pool->dir);
 	}
 	for (struct dirent *de; (de = readdir(d)) != NULL;) {
+		unsigned k = 0;
+		/* Under the exclusive lock nothing is half done: what is
+		 * there was left by a process that died. */
+		if (leftover(de->d_name)) {
+			unlinkat(dfd, de->d_name, 0);
+			continue;
+		}
 		if (parse_name(de->d_name, &p) < 0)
 			continue; /* not a pair: not ours to remove */
-		if (read_owner(dfd, de->d_name, who, sizeof(who)) < 0)
-			continue;
-		/* Under the exclusive lock no claim is half done: an empty
-		 * file is one whose claimer died before naming itself. */
-		if (who[0] != '\0' && (pool->alive == NULL || pool->alive(who, pool->arg)))
-			continue;
-		if (unlinkat(dfd, de->d_name, 0) == 0)
-			n++;
+		if (filter_owners(dfd, pool->dir, de->d_name, still_alive, pool, &k, err) < 0) {
+			closedir(d);
+			return -1;
+		}
+		n += k;
 	}
 	closedir(d);
 	remove_if_empty(pool->dir);

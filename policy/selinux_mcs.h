@@ -4,7 +4,8 @@
  * away from another VM's files even though both run as husk_vm_t.
  *
  * A pool is a directory with one file per pair in use ("c12,c345"), which
- * holds its owner's name (the container ID). Claiming a pair is creating its
+ * holds its owner's name (the container ID), or its owners', one a line,
+ * when an engine gave several sandboxes one level. Claiming a pair is creating its
  * file with O_EXCL: the file system decides between concurrent creates, no
  * daemon and no shared table to rewrite. An flock on the directory guards
  * the one step O_EXCL cannot: reclaiming a stale pair means reading its
@@ -48,20 +49,22 @@ int pol_mcs_parse(const char *level, struct pol_mcs_pair *p);
 int pol_mcs_alloc(const struct pol_mcs_pool *pool, const char *owner, struct pol_mcs_pair *out,
                   hk_err **err);
 
-/* Claims a given pair (an engine chose it). Returns 0 when owner now holds
- * it, 1 when another owner does (containers of one pod share their level),
- * -1 on error. */
+/* Claims a given pair (an engine chose it). Returns 0 when it was free, 1
+ * when it was held already: owner joins its holders (containers of one pod
+ * share their level; the pair stays taken until the last of them frees
+ * it). -1 on error. */
 int pol_mcs_claim(const struct pol_mcs_pool *pool, const char *owner, const struct pol_mcs_pair *p,
                   hk_err **err);
 
-/* Frees p if owner holds it (a pair another owner holds is left alone, so a
- * forged record cannot free someone else's pair); nothing to free is
- * success. */
+/* Lets owner go of p, which is free once no owner holds it (a pair others
+ * hold is left to them, so a forged record cannot free someone else's
+ * pair); nothing to free is success. */
 int pol_mcs_free(const struct pol_mcs_pool *pool, const char *owner, const struct pol_mcs_pair *p,
                  hk_err **err);
 
-/* Frees every pair whose owner is not alive, and the files of claims that
- * crashed before naming their owner. *freed (may be NULL) counts them. */
+/* Lets go of every owner that is not alive, and of claims that crashed
+ * before naming their owner; pairs left with no owner are free. *freed (may
+ * be NULL) counts the owners let go. */
 int pol_mcs_reclaim(const struct pol_mcs_pool *pool, unsigned *freed, hk_err **err);
 
 #endif

@@ -112,6 +112,19 @@ level() {
 	husk state c2 | jq -e '.annotations["io.husk.selinux.file-label"] == "system_u:object_r:husk_image_t:s0:c3,c9"'
 }
 
+@test "two sandboxes an engine gave one level (a pod) share its pair until the last is deleted" {
+	update_config '.process.selinuxLabel = "system_u:system_r:container_t:s0:c40,c41"'
+	husk create --bundle "$BUNDLE" c1
+	husk create --bundle "$BUNDLE" c2
+	assert_equal "$(level c1)" "s0:c40,c41"
+	assert_equal "$(level c2)" "s0:c40,c41"
+	assert_equal "$(cat "$POOL/c40,c41")" "$(printf 'c1\nc2')"
+	husk delete c1
+	assert_equal "$(cat "$POOL/c40,c41")" c2
+	husk delete c2
+	assert [ ! -e "$POOL" ]
+}
+
 @test "a label that is not one is refused and leaves nothing" {
 	update_config '.process.selinuxLabel = "system_u:system_r:container_t:s0;c1"'
 	run husk create --bundle "$BUNDLE" c1

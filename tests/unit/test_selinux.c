@@ -291,6 +291,64 @@ static int test_concurrent_claims(void)
 	return 0;
 }
 
+static int owners_are(const char *dir, const char *pair, const char *want)
+{
+	char path[PATH_MAX + 32];
+	cleanup_free char *got = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, pair);
+	CHECK(hk_read_file(path, 4096, &got, &len, NULL) == 0);
+	CHECK_STR(got, want);
+	return 0;
+}
+
+/* 20 sandboxes given one level by their engine claim it at once, then let
+ * go of it at once: each is listed once, and the last one frees it. */
+static int test_concurrent_sharing(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	snprintf(dir, sizeof(dir), "%s/pool-pod", tmp);
+	struct pol_mcs_pool pool = {.dir = dir};
+	const struct pol_mcs_pair pair = {11, 22};
+	cleanup_free char *owners = NULL;
+	size_t len;
+	int first = 0;
+
+	for (int step = 0; step < 2; step++) {
+		pid_t pids[20];
+		for (int i = 0; i < 20; i++) {
+			CHECK((pids[i] = fork()) >= 0);
+			if (pids[i] == 0) {
+				char owner[16];
+				snprintf(owner, sizeof(owner), "sib%d", i);
+				int r = step == 0 ? pol_mcs_claim(&pool, owner, &pair, NULL)
+				                  : pol_mcs_free(&pool, owner, &pair, NULL);
+				_exit(r < 0 ? 9 : r);
+			}
+		}
+		for (int i = 0; i < 20; i++) {
+			int st;
+			CHECK(waitpid(pids[i], &st, 0) == pids[i] && WIFEXITED(st));
+			CHECK(WEXITSTATUS(st) <= 1);
+			first += step == 0 && WEXITSTATUS(st) == 0;
+		}
+		if (step == 1)
+			break;
+		snprintf(path, sizeof(path), "%s/c11,c22", dir);
+		CHECK(hk_read_file(path, 4096, &owners, &len, NULL) == 0);
+		for (int i = 0; i < 20; i++) {
+			char line[16];
+			snprintf(line, sizeof(line), "sib%d\n", i);
+			char *at = strstr(owners, line);
+			CHECK(at && (at == owners || at[-1] == '\n') && !strstr(at + 1, line));
+		}
+		CHECK(first == 1 && len == strlen(owners));
+	}
+	CHECK(access(dir, F_OK) < 0 && errno == ENOENT);
+	return 0;
+}
+
 static int test_full_pool_and_engine_claims(void)
 {
 	char dir[PATH_MAX];
@@ -301,18 +359,22 @@ static int test_full_pool_and_engine_claims(void)
 
 	/* An engine's pair is held: the pool hands out the two others. */
 	CHECK(pol_mcs_claim(&pool, "pod-a", &engine, NULL) == 0);
-	CHECK(pol_mcs_claim(&pool, "pod-a", &engine, NULL) == 0);
-	CHECK(pol_mcs_claim(&pool, "pod-b", &engine, NULL) == 1); /* shared, not owned */
+	CHECK(pol_mcs_claim(&pool, "pod-a", &engine, NULL) == 1); /* listed once */
+	CHECK(pol_mcs_claim(&pool, "pod-b", &engine, NULL) == 1); /* the pod's other sandbox */
+	CHECK(owners_are(dir, "c0,c1", "pod-a\npod-b\n") == 0);
 	CHECK(pol_mcs_alloc(&pool, "x", &p, NULL) == 0);
 	CHECK(pol_mcs_alloc(&pool, "y", &q, NULL) == 0);
 	CHECK(!(p.a == 0 && p.b == 1) && !(q.a == 0 && q.b == 1) && (p.a != q.a || p.b != q.b));
 	CHECK(pol_mcs_alloc(&pool, "z", &p, &e) < 0);
 	CHECK(e->code == EBUSY);
 	CHECK_STR(e->msg, "all 3 MCS category pairs are in use: Device or resource busy");
-	/* pod-b does not hold it, so its free is a no-op. */
-	CHECK(pol_mcs_free(&pool, "pod-b", &engine, NULL) == 0);
-	CHECK(pol_mcs_alloc(&pool, "z", &p, NULL) < 0);
+	/* Taken while one sandbox of the pod holds it; free after the last. */
 	CHECK(pol_mcs_free(&pool, "pod-a", &engine, NULL) == 0);
+	CHECK(owners_are(dir, "c0,c1", "pod-b\n") == 0);
+	CHECK(pol_mcs_alloc(&pool, "z", &p, NULL) < 0);
+	CHECK(pol_mcs_free(&pool, "not-a-holder", &engine, NULL) == 0);
+	CHECK(pol_mcs_alloc(&pool, "z", &p, NULL) < 0);
+	CHECK(pol_mcs_free(&pool, "pod-b", &engine, NULL) == 0);
 	CHECK(pol_mcs_alloc(&pool, "z", &p, NULL) == 0 && p.a == 0 && p.b == 1);
 	return 0;
 }
@@ -379,11 +441,23 @@ static int test_crash_recovery(void)
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	CHECK(fd >= 0);
 	close(fd);
-	CHECK(count_files(dir) == 5);
+	/* A level two sandboxes shared, one of which is gone; and what a
+	 * rewrite of a pair's owners left when it died. */
+	struct pol_mcs_pair shared = {1000, 1001};
+	if (live.a == 1000 && live.b == 1001)
+		shared.b = 1002;
+	CHECK(pol_mcs_claim(&pool, "crashed-sibling", &shared, NULL) == 0);
+	CHECK(pol_mcs_claim(&pool, "alive-sibling", &shared, NULL) == 1);
+	snprintf(path, sizeof(path), "%s/c5,c6.tmp.12345", dir);
+	CHECK(hk_write_file_atomic(path, "x\n", 2, 0600, NULL) == 0);
+	CHECK(count_files(dir) == 7);
 	CHECK(pol_mcs_reclaim(&pool, &freed, NULL) == 0);
-	printf("#   reclaimed %u stale pairs, the live one kept\n", freed);
-	CHECK(freed == 4);
-	CHECK(count_files(dir) == 1);
+	printf("#   let go of %u dead claims; the live pair and the live sibling kept\n", freed);
+	CHECK(freed == 5);
+	CHECK(count_files(dir) == 2);
+	snprintf(path, sizeof(path), "c%u,c%u", shared.a, shared.b);
+	CHECK(owners_are(dir, path, "alive-sibling\n") == 0);
+	CHECK(pol_mcs_free(&pool, "alive-sibling", &shared, NULL) == 0);
 	snprintf(path, sizeof(path), "%s/c%u,c%u", dir, live.a, live.b);
 	CHECK(access(path, F_OK) == 0);
 	CHECK(pol_mcs_free(&pool, "alive", &live, NULL) == 0);
@@ -554,6 +628,7 @@ int main(void)
 	RUN_TEST(test_policy_access_vectors);
 	RUN_TEST(test_parse_levels);
 	RUN_TEST(test_concurrent_claims);
+	RUN_TEST(test_concurrent_sharing);
 	RUN_TEST(test_full_pool_and_engine_claims);
 	RUN_TEST(test_free_removes_the_pool);
 	RUN_TEST(test_crash_recovery);
