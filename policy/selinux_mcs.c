@@ -188,14 +188,16 @@ static int filter_owners(int dfd, const char *dir, const char *name,
 	return 0;
 }
 
-/* 0 when owner now holds p, 1 when its file exists already, -1 on error. */
+/* 0 when owner now holds p, 1 when its file exists already, -1 on error.
+ * O_APPEND: an engine's claim of the same pair may append its owner between
+ * our create and our write, and must not be written over. */
 static int claim_at(int dfd, const struct pol_mcs_pair *p, const char *owner, hk_err **err)
 {
 	char name[NAME_MAX_MCS];
 
 	pair_name(p, name, sizeof(name));
-	cleanup_close int fd =
-	        openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	cleanup_close int fd = openat(
+	        dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return errno == EEXIST ? 1 : hk_err_set(err, errno, "claim MCS pair %s", name);
 	if (hk_write_all(fd, owner, strlen(owner), err) < 0 || hk_write_all(fd, "\n", 1, err) < 0) {
