@@ -32,6 +32,8 @@ LIB_SRC := $(wildcard lib/*.c)
 OCI_SRC := $(wildcard oci/*.c)
 HUSK_SRC := $(wildcard cmd/husk/*.c)
 RT_SRC := $(wildcard runtime/*.c)
+# policy/: the host's confinement of a sandbox (sVirt labels, …).
+POL_SRC := $(wildcard policy/*.c)
 # The monitor's link unit. Files are listed, not globbed: a device joins the
 # build when it is wired in.
 VMM_SRC := vmm/bus.c vmm/loop.c vmm/mem.c vmm/vm.c vmm/vcpu.c vmm/legacy.c \
@@ -45,6 +47,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 OCI_OBJ := $(OCI_SRC:%.c=$(B)/%.o)
 HUSK_OBJ := $(HUSK_SRC:%.c=$(B)/%.o)
 RT_OBJ := $(RT_SRC:%.c=$(B)/%.o)
+POL_OBJ := $(POL_SRC:%.c=$(B)/%.o)
 VMM_OBJ := $(VMM_SRC:%.c=$(B)/%.o)
 VMMD_OBJ := $(VMMD_SRC:%.c=$(B)/%.o)
 
@@ -65,8 +68,10 @@ $(B)/librt.a: $(RT_OBJ)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(B)/libvmm.a: $(VMM_OBJ)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(B)/libpol.a: $(POL_OBJ)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/husk: $(HUSK_OBJ) $(B)/librt.a $(B)/libvmm.a $(B)/liboci.a $(B)/libhk.a
+$(B)/husk: $(HUSK_OBJ) $(B)/librt.a $(B)/libpol.a $(B)/libvmm.a $(B)/liboci.a $(B)/libhk.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) $(LDLIBS_MNL) -lpthread
 
@@ -77,6 +82,7 @@ $(B)/husk-vmm: $(VMMD_OBJ) $(B)/libvmm.a $(B)/liboci.a $(B)/libhk.a
 all: $(B)/husk $(B)/husk-vmm
 
 include mk/tests.mk
+include mk/policy.mk
 -include guest-agent/guest.mk
 
 # ---- verbs ------------------------------------------------------------------
