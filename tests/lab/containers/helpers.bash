@@ -15,12 +15,58 @@ container_setup() {
 	setup_busybox
 	RECVTTY="$HUSK_SRC/build/tests/tools/recvtty"
 	snapshot_host
+	start_deadline
+}
+
+# A test that hangs fails at this deadline instead of holding up the rest
+# of the suite (an engine test takes up to 4 minutes in a busy lab). The
+# watchdog kills the monitors the test started: that ends every husk call
+# waiting on them, and their status fails the test. (bats' own
+# BATS_TEST_TIMEOUT cannot: it signals the test's shell, which waits on
+# `husk run`, which forwards the signal to a container's PID 1.)
+TEST_DEADLINE=${TEST_DEADLINE:-600}
+
+start_deadline() {
+	(
+		exec </dev/null >/dev/null 2>&1 3>&-
+		sleep "$TEST_DEADLINE" &
+		wait $!
+		echo "# the test's deadline (${TEST_DEADLINE} s) passed: its monitors were killed" \
+			>"$BATS_TEST_TMPDIR/deadline"
+		comm -13 "$BATS_TEST_TMPDIR/procs.before" <(procs_now) | xargs -r kill -9
+	) &
+	DEADLINE_PID=$!
+}
+
+stop_deadline() {
+	[ -n "${DEADLINE_PID:-}" ] || return 0
+	pkill -P "$DEADLINE_PID" sleep 2>/dev/null || true
+	kill "$DEADLINE_PID" 2>/dev/null || true
+	wait "$DEADLINE_PID" 2>/dev/null || true
+	DEADLINE_PID=
+	if [ -e "$BATS_TEST_TMPDIR/deadline" ]; then cat "$BATS_TEST_TMPDIR/deadline"; fi
+}
+
+# What a failed or timed-out test leaves to read: each container's state,
+# the monitor's log and the guest's console, ahead of the cleanup.
+dump_containers() {
+	local id f
+	for id in $("$HUSK" --root "$HUSK_ROOT" list --quiet 2>/dev/null); do
+		echo "# container $id: $("$HUSK" --root "$HUSK_ROOT" state "$id" 2>&1 | jq -c '{status, pid}' 2>/dev/null)"
+		for f in "$HUSK_ROOT/$id"/*.log; do
+			[ -s "$f" ] || continue
+			echo "# --- $f (last 30 lines)"
+			tail -n 30 "$f"
+		done
+	done
 }
 
 # Everything the test made is gone: containers deleted, no monitor, no
 # virtiofsd, no mount, no state directory.
 container_teardown() {
 	local id
+	stop_deadline
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || dump_containers
 	for id in $("$HUSK" --root "$HUSK_ROOT" list --quiet 2>/dev/null); do
 		"$HUSK" --root "$HUSK_ROOT" delete --force "$id" >/dev/null 2>&1 || true
 	done
