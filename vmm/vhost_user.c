@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -140,7 +141,8 @@ static int get_u64(struct vhost_user *u, uint32_t req, uint64_t *v, hk_err **err
 	return recv_reply(u, req, v, sizeof(*v), err);
 }
 
-int vhu_connect(struct vhost_user *u, const char *path, int deadline_ms, hk_err **err)
+int vhu_connect(struct vhost_user *u, const char *path, pid_t backend, int deadline_ms,
+                hk_err **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	uint64_t start = hk_now_us();
@@ -163,6 +165,14 @@ int vhu_connect(struct vhost_user *u, const char *path, int deadline_ms, hk_err 
 		if ((e != ENOENT && e != ECONNREFUSED) ||
 		    hk_now_us() - start > (uint64_t)deadline_ms * 1000)
 			return hk_err_set(err, e, "connect to vhost-user back end `%s`", path);
+		/* Not reaped here (WNOWAIT): its owner collects the status. */
+		siginfo_t si = {0};
+		if (backend > 0 &&
+		    waitid(P_PID, (id_t)backend, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == backend)
+			return hk_err_set(err, ECHILD,
+			                  "vhost-user back end (pid %d) exited before it listened",
+			                  (int)backend);
 		/* The back end is still starting: wait on its socket. */
 		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lib/error.h"
 #include "vmm/mem.h"
@@ -42,9 +43,11 @@ struct vhost_user {
 };
 
 /* Connects to path (retrying until deadline_ms passes: the back end may
- * still be starting) and does SET_OWNER, GET_FEATURES and the protocol
- * features handshake. */
-int vhu_connect(struct vhost_user *u, const char *path, int deadline_ms, hk_err **err);
+ * still be starting; a back end pid > 0 that has exited ends the wait at
+ * once) and does SET_OWNER, GET_FEATURES and the protocol features
+ * handshake. */
+int vhu_connect(struct vhost_user *u, const char *path, pid_t backend, int deadline_ms,
+                hk_err **err);
 void vhu_close(struct vhost_user *u);
 
 int vhu_set_features(struct vhost_user *u, uint64_t features, hk_err **err);

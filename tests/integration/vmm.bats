@@ -115,6 +115,18 @@ wait_for() {
 	assert_nothing_leaked
 }
 
+@test "a virtiofsd that dies before it listens fails the start with the reason, not the deadline" {
+	guest ok
+	mkdir "$G/share"
+	run "$VMM" --kernel "$G/ok.elf" --fs "share=$G/share" --virtiofsd /bin/false
+	assert_failure 1
+	assert_output --partial 'virtio-fs `share` (/bin/false): vhost-user back end'
+	# The early way out, not the 30 s wait for a slow virtiofsd's socket
+	# (which ends with "No such file or directory").
+	assert_output --partial "exited before it listened"
+	assert_nothing_leaked
+}
+
 @test "husk vm run starts the monitor in the foreground" {
 	guest hello
 	run "$HUSK" vm run --kernel "$G/hello.elf"

@@ -18,9 +18,12 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-#define NUM_QUEUES     2    /* hiprio + one request queue */
-#define CFG_SIZE       40   /* tag[36] + num_request_queues */
-#define START_DEADLINE 5000 /* ms for virtiofsd to listen */
+#define NUM_QUEUES     2  /* hiprio + one request queue */
+#define CFG_SIZE       40 /* tag[36] + num_request_queues */
+/* ms for virtiofsd to listen: ten sandboxes starting at once on a busy
+ * (or emulated) host took more than 5 s; a virtiofsd that dies ends the
+ * wait at once. */
+#define START_DEADLINE 30000
 #define STOP_DEADLINE  2000 /* ms between SIGTERM and SIGKILL */
 
 const char *virtio_fs_find_daemon(const char *path)
@@ -114,7 +117,7 @@ int virtio_fs_open(struct virtio_fs *f, const char *tag, const char *dir, bool r
 		return hk_err_set(err, errno, "virtio-fs: fork");
 	if (f->pid == 0)
 		child(daemon, dir, readonly, f->sock, hk_log_enabled(HK_LOG_DEBUG));
-	if (vhu_connect(&f->vu, f->sock, START_DEADLINE, err) < 0) {
+	if (vhu_connect(&f->vu, f->sock, f->pid, START_DEADLINE, err) < 0) {
 		virtio_fs_close(f);
 		return hk_err_wrap(err, "virtio-fs `%s` (%s)", tag, daemon);
 	}
