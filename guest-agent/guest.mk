@@ -42,9 +42,11 @@ lab-known-bugs: all guest
 
 # The container suites run inside one lab boot (each test boots its own
 # guests in it); LAB_SUITES=file.bats narrows them. Not part of `make check`
-# yet: in the nested TCG lab a guest now and then hangs in early boot (no
-# console output; about 2 in 60 boots this far), which a 36-test run meets
-# too often for CI. Run them with `make lab-containers`.
+# yet: in a busy lab (three labs on two cores) two runs stopped for good in
+# lifecycle's stdin test, which then passed in 30 runs of its own; earlier,
+# guests that never printed a byte (which the guest kernel without
+# JUMP_LABEL may have ended). Each test now fails at its deadline with its
+# containers' logs, so the next stop says where it is stuck.
 LAB_SUITES ?= tests/lab/containers
 lab-containers: all guest
 	tests/lab/run --timeout 2700 --mem 3072 -- bats --print-output-on-failure $(LAB_SUITES)
