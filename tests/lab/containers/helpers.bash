@@ -48,10 +48,11 @@ gone() {
 	! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
-# set_args ARG...: the container's process arguments.
+# set_args ARG...: the container's process arguments, each one whole: an
+# argument with newlines in it (a multi-line `sh -c` script) stays one.
 set_args() {
 	local json
-	json=$(printf '%s\n' "$@" | jq -R . | jq -s .)
+	json=$(jq -cn '$ARGS.positional' --args "$@")
 	update_config ".process.args = $json"
 }
 
