@@ -77,3 +77,12 @@ no_vmm_left() {
 procs_now() {
 	{ pgrep -x husk-vmm; pgrep -x virtiofsd; } | sort
 }
+
+# fetch HOST PORT: the body of GET / (bash's /dev/tcp: the static busybox's
+# wget cannot resolve even a literal address here).
+fetch() {
+	local body
+	body=$(timeout -k 1 10 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\n\r\n" >&3 &&
+		exec timeout 5 cat <&3' "$1" "$2" 2>/dev/null | sed '1,/^\r$/d')
+	[ -n "$body" ] && printf '%s\n' "$body"
+}
