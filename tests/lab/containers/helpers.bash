@@ -49,10 +49,12 @@ gone() {
 }
 
 # set_args ARG...: the container's process arguments, each one whole: an
-# argument with newlines in it (a multi-line `sh -c` script) stays one.
+# argument with newlines in it (a multi-line `sh -c` script) stays one, and
+# one that looks like an option (-c) stays an argument (jq's --args would
+# take it as its own).
 set_args() {
-	local json
-	json=$(jq -cn '$ARGS.positional' --args "$@")
+	local a json
+	json=$(for a in "$@"; do jq -n --arg a "$a" '$a'; done | jq -cs .)
 	update_config ".process.args = $json"
 }
 
