@@ -188,13 +188,12 @@ docker_ok() {
 # gateway. Everything CNI writes stays in $ENG, and what it adds to the
 # kernel (namespaces, links, iptables rules) is gone afterwards.
 
-# CNI keeps IPAM leases and cached results under /var/lib/cni, and the lab's
-# root is the host's: an overlay sends the test's writes to $ENG (the
-# teardown unmounts it).
+# CNI keeps IPAM leases and cached results under /var/lib/cni, Podman its
+# blob cache under /var/lib/containers, and the lab's root is the host's: a
+# tmpfs on /var/lib (in the lab's mount table only; the lab's kernel has no
+# overlayfs) keeps the test's writes, and the teardown unmounts it.
 private_var_lib() {
-	mkdir -p "$ENG/varlib/upper" "$ENG/varlib/work"
-	mount -t overlay overlay \
-		-o "lowerdir=/var/lib,upperdir=$ENG/varlib/upper,workdir=$ENG/varlib/work" /var/lib
+	mount -t tmpfs tmpfs /var/lib
 	VARLIB=1
 }
 
@@ -229,16 +228,25 @@ www_page() {
 	net_state >"$BATS_TEST_TMPDIR/net.before"
 	www_page
 	setup_podman
-	# Podman's own default network, from a private configuration directory
-	# and on a subnet of its own.
+	# Podman's default network ("podman": CNI's bridge and host-local, as
+	# Podman writes it) from a private configuration directory, on a subnet
+	# of its own, without its masquerade and firewall plugins where the
+	# kernel has no netfilter (the lab's loads no iptables modules).
 	cat >>"$ENG/containers.conf" <<-EOF2
 	[network]
 	network_backend = "cni"
 	cni_plugin_dirs = ["/usr/lib/cni"]
 	network_config_dir = "$ENG/cni"
-	default_subnet = "10.89.0.0/24"
 	EOF2
 	mkdir -p "$ENG/cni"
+	local firewall=true
+	iptables-save >/dev/null 2>&1 || firewall=false
+	jq -n --argjson fw "$firewall" '{cniVersion: "0.4.0", name: "podman", plugins: ([
+		{type: "bridge", bridge: "cni-podman0", isGateway: true, ipMasq: $fw, hairpinMode: true,
+		 ipam: {type: "host-local", routes: [{dst: "0.0.0.0/0"}],
+		        ranges: [[{subnet: "10.89.0.0/24", gateway: "10.89.0.1"}]]}}]
+		+ (if $fw then [{type: "portmap", capabilities: {portMappings: true}}, {type: "firewall"}]
+		   else [] end) + [{type: "tuning"}])}' >"$ENG/cni/87-podman-bridge.conflist"
 	# Undone last to first.
 	NET_UNDO+=(cni_firewall_chains_delete "ip link delete cni-podman0" "podman_ rm -f -t 0 p1")
 	podman_ run -d --name p1 --cap-add NET_RAW localhost/busybox:husk \
