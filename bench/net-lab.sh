@@ -44,7 +44,8 @@ for lib in $(ldd "$(command -v iperf3)" | grep -o '/[^ ]*'); do
 	mkdir -p "$b/rootfs$(dirname "$lib")"
 	cp -L "$lib" "$b/rootfs$lib"
 done
-jq '.process.args = ["iperf3", "-s"]' "$b/config.json" >"$b/c"
+# iperf3 keeps each stream's buffer in a file it makes in /tmp.
+jq '.process.args = ["iperf3", "-s"] | .root.readonly = false' "$b/config.json" >"$b/c"
 mv "$b/c" "$b/config.json"
 
 # wire N: namespace hkbench N, eth0 = 10.79.N.2/24 inside, hkb-N = .1 here.
@@ -62,22 +63,31 @@ wire() {
 	mv "$b/c" "$b/config.json"
 }
 
-# Until the server accepts (the guest boots slowly in the lab).
+# Until the server takes a test (the guest boots slowly in the lab): the
+# probe is a short iperf3 run, since a bare connect and close leaves
+# iperf3 3.12's server failing the next test.
 wait_server() {
 	local deadline=$(($(date +%s) + 300))
-	until timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/5201"' "$1" 2>/dev/null; do
+	until timeout 30 iperf3 -c "$1" -t 1 >/dev/null 2>&1; do
 		[ "$(date +%s)" -lt $deadline ] || { echo "bench: no iperf3 server at $1" >&2; exit 1; }
-		sleep 0.2
+		sleep 0.5
 	done
 }
 
 # measure NAME ADDR: Gbit/s each way and the median ping in ms.
 measure() {
 	wait_server "$2"
-	iperf3 -c "$2" -t "$T" -J >"$raw/$1-to-container.json"
-	iperf3 -c "$2" -t "$T" -R -J >"$raw/$1-from-container.json"
-	ping -c 100 -i 0.05 -q "$2" >/dev/null # warm: ARP, caches
-	ping -c 100 -i 0.05 "$2" >"$raw/$1-ping.txt"
+	local dir
+	for dir in to from; do
+		iperf3 -c "$2" -t "$T" $([ $dir = from ] && echo -R) -J >"$raw/$1-$dir-container.json" || true
+		if [ "$(jq -r '.error // empty' "$raw/$1-$dir-container.json")" ]; then
+			echo "bench: iperf3 $1 $dir: $(jq -r .error "$raw/$1-$dir-container.json")" >&2
+			exit 1
+		fi
+	done
+	# busybox's: the lab's root need not have iputils.
+	busybox ping -c 100 -i 0.05 -q "$2" >/dev/null # warm: ARP, caches
+	busybox ping -c 100 -i 0.05 "$2" >"$raw/$1-ping.txt"
 	gbps() { jq '.end.sum_received.bits_per_second / 1e9' "$1"; }
 	printf '%s %s %s\n' "$(gbps "$raw/$1-to-container.json")" \
 		"$(gbps "$raw/$1-from-container.json")" \
@@ -86,13 +96,13 @@ measure() {
 }
 
 wire 1
-build/husk --root "$root" run -d --bundle "$b" srv >/dev/null </dev/null
+build/husk --root "$root" run -d --bundle "$b" srv >"$raw/husk-server.log" 2>&1 </dev/null
 measure husk 10.79.1.2 >"$tmp/husk"
 read -r h_in h_out h_ping <"$tmp/husk"
 build/husk --root "$root" delete --force srv
 
 wire 2
-runc --root "$tmp/runc-root" run -d --bundle "$b" srv >/dev/null 2>&1 </dev/null
+runc --root "$tmp/runc-root" run -d --bundle "$b" srv >"$raw/runc-server.log" 2>&1 </dev/null
 measure runc 10.79.2.2 >"$tmp/runc"
 read -r r_in r_out r_ping <"$tmp/runc"
 runc --root "$tmp/runc-root" delete --force srv
