@@ -2,9 +2,10 @@
 # The engines drive husk as they drive runc: containerd's ctr (shim
 # io.containerd.runc.v2 with --runc-binary), Podman (--runtime) and Docker
 # (a runtime registered in daemon.json). Each test starts its engine's
-# daemon privately (state on tmpfs, no network set-up) and stops it, with
-# the settings a host without CAP_SYS_RESOURCE or iptables needs (Podman's
-# default ulimits lowered; Docker without iptables or a bridge).
+# daemon privately (state on tmpfs) and stops it, with the settings a host
+# without CAP_SYS_RESOURCE or iptables needs (Podman's default ulimits
+# lowered; Docker without iptables or a bridge). The network tests at the
+# end give the container a CNI network; the others run without one.
 
 load helpers
 
