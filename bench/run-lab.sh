@@ -20,14 +20,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A busybox bundle, as the tests make it.
+. bench/bundle.sh
 b=$tmp/bundle
-mkdir -p "$b/rootfs/bin" "$b/rootfs/proc" "$b/rootfs/sys" "$b/rootfs/dev" "$b/rootfs/tmp"
-cp /bin/busybox "$b/rootfs/bin/busybox"
-mkdir -p "$b/rootfs/usr" && ln -s ../bin "$b/rootfs/usr/bin"
-/bin/busybox --install -s "$b/rootfs/bin"
-build/husk spec --bundle "$b"
-jq '.process.terminal = false | .process.args = ["true"]' "$b/config.json" >"$b/c" && mv "$b/c" "$b/config.json"
+busybox_bundle "$b"
+jq '.process.args = ["true"]' "$b/config.json" >"$b/c" && mv "$b/c" "$b/config.json"
 
 us() {
 	s=$(date +%s%N)

@@ -8,7 +8,8 @@
  *
  *   - linux.namespaces has "network" with a path: the above.
  *   - "network" without a path: a namespace of the container's own, which
- *     would hold nothing but lo: the guest gets no NIC (loopback only).
+ *     would hold nothing but lo: the guest gets no NIC (loopback only), and
+ *     the monitor a new empty namespace.
  *   - no "network" entry: the host's own stack, which a VM cannot share;
  *     refused unless the annotation io.husk.network is "none" (then, again,
  *     loopback only).
@@ -123,8 +124,16 @@ int vmm_net_setup(const struct oci_spec *spec, const char *state_dir, struct vmm
 			        "loopback only");
 		return 0;
 	}
-	if (ns->path == NULL || ns->path[0] == '\0')
+	/* A namespace of the container's own: the monitor, whose pid is the
+	 * container's, takes a new empty one as runc's init would, so that an
+	 * engine wiring the pid's namespace after create (ctr --cni) never
+	 * touches the host's stack. */
+	if (ns->path == NULL || ns->path[0] == '\0') {
+		if (unshare(CLONE_NEWNET) < 0)
+			return hk_err_set(err, errno,
+			                  "network: a namespace of the container's own");
 		return 0;
+	}
 	cleanup_close int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return hk_err_set(err, errno, "network: namespace `%s`", ns->path);

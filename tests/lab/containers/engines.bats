@@ -2,9 +2,10 @@
 # The engines drive husk as they drive runc: containerd's ctr (shim
 # io.containerd.runc.v2 with --runc-binary), Podman (--runtime) and Docker
 # (a runtime registered in daemon.json). Each test starts its engine's
-# daemon privately (state on tmpfs, no network set-up) and stops it, with
-# the settings a host without CAP_SYS_RESOURCE or iptables needs (Podman's
-# default ulimits lowered; Docker without iptables or a bridge).
+# daemon privately (state on tmpfs) and stops it, with the settings a host
+# without CAP_SYS_RESOURCE or iptables needs (Podman's default ulimits
+# lowered; Docker without iptables or a bridge). The network tests at the
+# end give the container a CNI network; the others run without one.
 
 load helpers
 
@@ -16,9 +17,12 @@ setup() {
 	mkdir -p "$ENG"
 	mount -t tmpfs tmpfs "$ENG"
 	DAEMON_PID=
+	NET_UNDO=()
+	VARLIB=
 }
 
 teardown() {
+	net_teardown
 	if [ -n "$DAEMON_PID" ]; then
 		kill "$DAEMON_PID" 2>/dev/null || true
 		wait_for 60 gone "$DAEMON_PID"
@@ -31,6 +35,7 @@ teardown() {
 			"$HUSK" --root "$r" delete --force "$id" >/dev/null 2>&1 || true
 		done
 	done
+	[ -z "$VARLIB" ] || umount -l /var/lib 2>/dev/null || true
 	grep -o " $ENG[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 	umount -l "$ENG" 2>/dev/null || true
 }
@@ -175,4 +180,160 @@ docker_ok() {
 	docker_ rm d1
 	# No monitor left (the engines keep their own mounts until they stop).
 	wait_for 30 no_vmm_left
+}
+
+# ---- engine networks (CNI) --------------------------------------------------------
+# The engine gives the container a network namespace wired by CNI's bridge
+# plugin (Debian's plugins, /usr/lib/cni); the host side then reaches the
+# container at the address the engine reports, and the container its
+# gateway. Everything CNI writes stays in $ENG, and what it adds to the
+# kernel (namespaces, links, iptables rules) is gone afterwards.
+
+# CNI keeps IPAM leases and cached results under /var/lib/cni, Podman its
+# blob cache under /var/lib/containers, and the lab's root is the host's: a
+# tmpfs on /var/lib (in the lab's mount table only; the lab's kernel has no
+# overlayfs) keeps the test's writes, and the teardown unmounts it.
+private_var_lib() {
+	mount -t tmpfs tmpfs /var/lib
+	VARLIB=1
+}
+
+# The kernel's network objects: namespaces, links, iptables rules (chain
+# counters left out).
+net_state() {
+	{
+		ip netns list
+		ip -o link show | awk -F': ' '{print $2}'
+		iptables-save 2>/dev/null | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
+	} | sort
+}
+
+net_teardown() {
+	local i
+	for ((i = ${#NET_UNDO[@]} - 1; i >= 0; i--)); do
+		eval "${NET_UNDO[i]}" >/dev/null 2>&1 || true
+	done
+	NET_UNDO=()
+}
+
+# The web page the containers serve.
+www_page() {
+	mkdir -p "$BUNDLE/rootfs/www"
+	echo "hello from the guest" >"$BUNDLE/rootfs/www/index.html"
+}
+
+@test "podman's default network (CNI bridge): the host fetches from the container at its address; the container pings its gateway" {
+	command -v podman >/dev/null || skip "podman is not installed"
+	[ -x /usr/lib/cni/bridge ] || skip "containernetworking-plugins is not installed"
+	private_var_lib
+	net_state >"$BATS_TEST_TMPDIR/net.before"
+	www_page
+	setup_podman
+	# Podman's default network ("podman": CNI's bridge and host-local, as
+	# Podman writes it) from a private configuration directory, on a subnet
+	# of its own, without its masquerade and firewall plugins where the
+	# kernel has no netfilter (the lab's loads no iptables modules).
+	cat >>"$ENG/containers.conf" <<-EOF2
+	[network]
+	network_backend = "cni"
+	cni_plugin_dirs = ["/usr/lib/cni"]
+	network_config_dir = "$ENG/cni"
+	EOF2
+	mkdir -p "$ENG/cni"
+	local firewall=true
+	iptables-save >/dev/null 2>&1 || firewall=false
+	jq -n --argjson fw "$firewall" '{cniVersion: "0.4.0", name: "podman", plugins: ([
+		{type: "bridge", bridge: "cni-podman0", isGateway: true, ipMasq: $fw, hairpinMode: true,
+		 ipam: {type: "host-local", routes: [{dst: "0.0.0.0/0"}],
+		        ranges: [[{subnet: "10.89.0.0/24", gateway: "10.89.0.1"}]]}}]
+		+ (if $fw then [{type: "portmap", capabilities: {portMappings: true}}, {type: "firewall"}]
+		   else [] end) + [{type: "tuning"}])}' >"$ENG/cni/87-podman-bridge.conflist"
+	# Undone last to first.
+	NET_UNDO+=(cni_firewall_chains_delete "ip link delete cni-podman0" "podman_ rm -f -t 0 p1")
+	podman_ run -d --name p1 --cap-add NET_RAW localhost/busybox:husk \
+		sh -c 'httpd -p 8080 -h /www && exec sleep 1000'
+	ip=$(podman_ inspect -f '{{.NetworkSettings.IPAddress}}' p1)
+	gw=$(podman_ inspect -f '{{.NetworkSettings.Gateway}}' p1)
+	[[ "$ip" == 10.89.0.* ]] || fail "address from podman inspect: '$ip'"
+	[ "$gw" = 10.89.0.1 ] || fail "gateway from podman inspect: '$gw'"
+	wait_for 120 fetch "$ip" 8080
+	assert_equal "$(fetch "$ip" 8080)" "hello from the guest"
+	run podman_ exec p1 ping -c 1 -W 10 "$gw"
+	assert_success
+	assert_output --partial "1 packets received"
+	# Inside, eth0 has the address the engine gave.
+	run podman_ exec p1 ip -o -4 addr show dev eth0
+	assert_output --partial "inet $ip/24"
+	podman_ rm -f -t 2 p1
+	wait_for 30 no_vmm_left
+	# No rule for the container is left; the bridge and the firewall
+	# plugin's own chains (kept by CNI for every container to come) are
+	# Podman's, and removed here.
+	run iptables-save
+	refute_output --partial "$ip"
+	ip link delete cni-podman0
+	cni_firewall_chains_delete
+	assert_equal "$(net_state)" "$(cat "$BATS_TEST_TMPDIR/net.before")"
+}
+
+# The chains CNI's firewall plugin makes on first use and never removes.
+cni_firewall_chains_delete() {
+	iptables -D FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD 2>/dev/null || true
+	local c
+	for c in CNI-FORWARD CNI-ADMIN; do
+		iptables -F "$c" 2>/dev/null && iptables -X "$c" 2>/dev/null || true
+	done
+}
+
+# cni_bridge ADD|DEL NETNS: CNI's bridge plugin run as a CNI runtime would,
+# with a private configuration (its IPAM leases in $ENG); ADD prints the
+# result.
+cni_bridge() {
+	local conf
+	conf=$(jq -cn --arg d "$ENG/cni-ipam" '{cniVersion: "0.4.0", name: "husk-ctr", type: "bridge",
+		bridge: "hkctr0", isGateway: true, ipMasq: false,
+		ipam: {type: "host-local", subnet: "10.78.0.0/24", dataDir: $d, routes: [{dst: "0.0.0.0/0"}]}}')
+	CNI_COMMAND=$1 CNI_CONTAINERID=husk-ctr-c1 CNI_NETNS="/run/netns/$2" CNI_IFNAME=eth0 \
+		CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <<<"$conf"
+}
+
+# ctr 1.6's --cni wires the namespace of the task's pid after create, from
+# /etc/cni/net.d and /opt/cni/bin only; a VM has taken its NICs by then, so
+# the namespace is made and wired first, as containerd's CRI does for a pod,
+# and given to ctr with --with-ns.
+@test "containerd: a container in a namespace wired by CNI's bridge plugin serves HTTP to the host and pings its gateway" {
+	command -v containerd >/dev/null || skip "containerd is not installed"
+	[ -x /usr/lib/cni/bridge ] || skip "containernetworking-plugins is not installed"
+	net_state >"$BATS_TEST_TMPDIR/net.before"
+	www_page
+	ip netns add hkctr1
+	NET_UNDO+=("ip netns delete hkctr1" "ip link delete hkctr0" "cni_bridge DEL hkctr1")
+	result=$(cni_bridge ADD hkctr1)
+	ip=$(jq -r '.ips[0].address | split("/")[0]' <<<"$result")
+	gw=$(jq -r '.ips[0].gateway' <<<"$result")
+	[[ "$ip" == 10.78.0.* ]] || fail "CNI result: $result"
+	start_containerd
+	NET_UNDO+=("ctr_ container rm c1" "ctr_ task rm -f c1" "ctr_ task kill -s SIGKILL c1")
+	ctr_ run -d --rootfs --runc-binary "$HUSK" --cap-add CAP_NET_RAW \
+		--with-ns network:/run/netns/hkctr1 "$BUNDLE/rootfs" c1 \
+		sh -c 'httpd -p 8080 -h /www && exec sleep 1000'
+	wait_for 120 fetch "$ip" 8080
+	assert_equal "$(fetch "$ip" 8080)" "hello from the guest"
+	run ctr_ task exec --exec-id e1 c1 ping -c 1 -W 10 "$gw"
+	assert_success
+	assert_output --partial "1 packets received"
+	ctr_ task kill -s SIGKILL c1
+	wait_for 60 task_status c1 STOPPED
+	ctr_ task rm c1
+	ctr_ container rm c1
+	wait_for 30 no_vmm_left
+	# The redirects went with the VM; CNI's DEL takes the veth and lease.
+	run tc -n hkctr1 qdisc show dev eth0 ingress
+	assert_output ""
+	cni_bridge DEL hkctr1
+	ip netns delete hkctr1
+	ip link delete hkctr0
+	run ls "$ENG/cni-ipam/husk-ctr"
+	refute_output --partial "$ip"
+	assert_equal "$(net_state)" "$(cat "$BATS_TEST_TMPDIR/net.before")"
 }

@@ -94,10 +94,13 @@ gone() {
 	! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
-# set_args ARG...: the container's process arguments.
+# set_args ARG...: the container's process arguments, each one whole: an
+# argument with newlines in it (a multi-line `sh -c` script) stays one, and
+# one that looks like an option (-c) stays an argument (jq's --args would
+# take it as its own).
 set_args() {
-	local json
-	json=$(printf '%s\n' "$@" | jq -R . | jq -s .)
+	local a json
+	json=$(for a in "$@"; do jq -n --arg a "$a" '$a'; done | jq -cs .)
 	update_config ".process.args = $json"
 }
 
@@ -121,4 +124,13 @@ no_vmm_left() {
 
 procs_now() {
 	{ pgrep -x husk-vmm; pgrep -x virtiofsd; } | sort
+}
+
+# fetch HOST PORT: the body of GET / (bash's /dev/tcp: the static busybox's
+# wget cannot resolve even a literal address here).
+fetch() {
+	local body
+	body=$(timeout -k 1 10 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\n\r\n" >&3 &&
+		exec timeout 5 cat <&3' "$1" "$2" 2>/dev/null | sed '1,/^\r$/d')
+	[ -n "$body" ] && printf '%s\n' "$body"
 }
