@@ -7,12 +7,21 @@ load ../integration/helpers
 setup() {
 	requires guest
 	export HUSK_LAB=${HUSK_LAB:-force}
+	labs_now >"$BATS_TEST_TMPDIR/labs.before"
 }
 
+labs_now() {
+	{
+		pgrep -f "husk-lab\.|qemu-system-x86_64 .*husk.lab=" || true
+		ls -d "${TMPDIR:-/tmp}"/husk-lab.* 2>/dev/null || true
+		grep husk-lab /proc/self/mountinfo || true
+	} | sort
+}
+
+# What this test's labs left: only what appeared counts, as other labs
+# may be running on the host meanwhile.
 lab_leftovers() {
-	pgrep -f "husk-lab\.|qemu-system-x86_64 .*husk.lab=" || true
-	ls -d "${TMPDIR:-/tmp}"/husk-lab.* 2>/dev/null || true
-	grep husk-lab /proc/self/mountinfo || true
+	comm -13 "$BATS_TEST_TMPDIR/labs.before" <(labs_now)
 }
 
 @test "a command in the lab returns its own status and output" {
