@@ -40,6 +40,9 @@ VMM_SRC := vmm/bus.c vmm/loop.c vmm/mem.c vmm/vm.c vmm/vcpu.c vmm/legacy.c \
            vmm/virtio/vsock.c vmm/virtio/fs.c vmm/virtio/net.c vmm/vhost_user.c \
            $(wildcard vmm/sched/*.c)
 VMMD_SRC := $(wildcard cmd/husk-vmm/*.c)
+# The monitor's policy: the jailer and its seccomp allow-lists.
+POL_SRC := $(wildcard policy/*.c)
+LDLIBS_POL := -lseccomp -lcap
 
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 OCI_OBJ := $(OCI_SRC:%.c=$(B)/%.o)
@@ -47,6 +50,7 @@ HUSK_OBJ := $(HUSK_SRC:%.c=$(B)/%.o)
 RT_OBJ := $(RT_SRC:%.c=$(B)/%.o)
 VMM_OBJ := $(VMM_SRC:%.c=$(B)/%.o)
 VMMD_OBJ := $(VMMD_SRC:%.c=$(B)/%.o)
+POL_OBJ := $(POL_SRC:%.c=$(B)/%.o)
 
 # Quiet by default; `make V=1` shows the commands.
 Q := $(if $(V),,@)
@@ -65,14 +69,16 @@ $(B)/librt.a: $(RT_OBJ)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 $(B)/libvmm.a: $(VMM_OBJ)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(B)/libpol.a: $(POL_OBJ)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/husk: $(HUSK_OBJ) $(B)/librt.a $(B)/libvmm.a $(B)/liboci.a $(B)/libhk.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) $(LDLIBS_MNL) -lpthread
 
-$(B)/husk-vmm: $(VMMD_OBJ) $(B)/libvmm.a $(B)/liboci.a $(B)/libhk.a
+$(B)/husk-vmm: $(VMMD_OBJ) $(B)/libvmm.a $(B)/libpol.a $(B)/liboci.a $(B)/libhk.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) $(LDLIBS_MNL) -lpthread
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) $(LDLIBS_MNL) $(LDLIBS_POL) -lpthread
 
 all: $(B)/husk $(B)/husk-vmm
 
