@@ -99,8 +99,9 @@ static int step_mount_ns(hk_err **err)
 
 /* path (absolute) under the jail root: created like src, bound read-only.
  * Sockets stay connectable on a read-only mount; nothing else is written. */
-static int bind_one(const char *root, const struct pol_jail_bind *b, hk_err **err)
+static int bind_one(const struct pol_jail *j, const struct pol_jail_bind *b, hk_err **err)
 {
+	const char *root = j->dir;
 	char dst[PATH_MAX];
 	struct stat st;
 
@@ -122,6 +123,11 @@ static int bind_one(const char *root, const struct pol_jail_bind *b, hk_err **er
 			return hk_err_set(err, errno, "create `%s`", dst);
 		close(fd);
 	}
+	/* connect() wants write permission on a socket: the uid the monitor
+	 * becomes gets it on the sockets it is given, and only those. */
+	if (j->drop_ids && S_ISSOCK(st.st_mode) && chown(b->path, j->uid, j->gid) < 0)
+		return hk_err_set(err, errno, "chown `%s` to %u:%u", b->path, (unsigned)j->uid,
+		                  (unsigned)j->gid);
 	unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (mount(b->path, dst, NULL, MS_BIND, NULL) < 0)
 		return hk_err_set(err, errno, "bind `%s` (%s)", b->path, b->why);
@@ -140,7 +146,7 @@ static int step_populate(const struct pol_jail *j, hk_err **err)
 	    0)
 		return hk_err_set(err, errno, "mount a tmpfs on `%s`", j->dir);
 	for (unsigned i = 0; i < j->nbinds; i++)
-		if (bind_one(j->dir, &j->binds[i], err) < 0)
+		if (bind_one(j, &j->binds[i], err) < 0)
 			return -1;
 	if (j->proc) {
 		snprintf(proc, sizeof(proc), "%s/proc", j->dir);

@@ -185,6 +185,28 @@ wait_for() {
 	assert_nothing_leaked
 }
 
+@test "--uid and --gid: the jailed monitor runs its guest as that user, with no capabilities" {
+	guest spin
+	mkdir "$G/jail"
+	"$VMM" --kernel "$G/spin.elf" --control "$G/ctl.sock" --jail "$G/jail" --uid 65534 --gid 65534 \
+		--log "$G/log" &
+	local pid=$!
+	wait_for "[ -S '$G/ctl.sock' ] && grep -q '^Seccomp:.*2' /proc/$pid/status" 10
+	run grep -E '^(Uid|Gid|Groups|CapEff|CapPrm):' "/proc/$pid/status"
+	assert_line --regexp '^Uid:\s+65534\s+65534\s+65534\s+65534$'
+	assert_line --regexp '^Gid:\s+65534\s+65534\s+65534\s+65534$'
+	assert_line --regexp '^Groups:\s*$'
+	assert_line --regexp '^CapEff:\s+0+$'
+	assert_line --regexp '^CapPrm:\s+0+$'
+	run sh -c "printf '{\"cmd\":\"stop\"}\n' | socat -t 2 - UNIX-CONNECT:$G/ctl.sock"
+	assert_output '{"ok":true}'
+	local st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
+	rm -f "$G/ctl.sock"
+	assert_nothing_leaked
+}
+
 @test "--no-seccomp leaves the filters off (debugging); the debug syscall then only fails" {
 	guest spin
 	"$VMM" --kernel "$G/spin.elf" --control "$G/ctl.sock" --no-seccomp --log "$G/log" &
