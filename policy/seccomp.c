@@ -63,11 +63,12 @@ static int add_rule(scmp_filter_ctx ctx, const struct pol_rule *r, const char *t
 		break;
 	case POL_EQ:
 		e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-		                     SCMP_CMP(r->arg, SCMP_CMP_EQ, r->value));
+		                     (struct scmp_arg_cmp){r->arg, SCMP_CMP_EQ, r->value, 0});
 		break;
 	case POL_MASKED_EQ:
-		e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-		                     SCMP_CMP(r->arg, SCMP_CMP_MASKED_EQ, r->mask, r->value));
+		e = seccomp_rule_add(
+		        ctx, SCMP_ACT_ALLOW, nr, 1,
+		        (struct scmp_arg_cmp){r->arg, SCMP_CMP_MASKED_EQ, r->mask, r->value});
 		break;
 	default:
 		return hk_err_set(err, EINVAL, "seccomp: %s: `%s`: bad comparison", table, r->name);

@@ -94,6 +94,7 @@ static const struct pol_rule main_loop[] = {
         ALLOW("tgkill", "kicks out of KVM_RUN (pthread_kill); raise()"),
         ALLOW("kill", "virtiofsd told to stop"),
         ALLOW("wait4", "virtiofsd reaped"),
+        ALLOW("pidfd_open", "virtiofsd's exit awaited with a deadline"),
         ALLOW("rt_sigaction", "the container's signal restored before the monitor dies by it"),
         ALLOW_IF("prlimit64", 1, RLIMIT_CORE, "no core dump when dying by a signal"),
         ALLOW("unlink", "sockets the monitor made"),
