@@ -32,6 +32,12 @@ LIB_SRC := $(wildcard lib/*.c)
 OCI_SRC := $(wildcard oci/*.c)
 HUSK_SRC := $(wildcard cmd/husk/*.c)
 RT_SRC := $(wildcard runtime/*.c)
+# policy/: the host's confinement of a sandbox: sVirt labels (linked by husk)
+# and the monitor's jailer and seccomp allow-lists (linked by husk-vmm). One
+# archive: each program pulls only the objects it calls, so only husk-vmm
+# needs LDLIBS_POL.
+POL_SRC := $(wildcard policy/*.c)
+LDLIBS_POL := -lseccomp -lcap
 # The monitor's link unit. Files are listed, not globbed: a device joins the
 # build when it is wired in.
 VMM_SRC := vmm/bus.c vmm/loop.c vmm/mem.c vmm/vm.c vmm/vcpu.c vmm/legacy.c \
@@ -40,17 +46,14 @@ VMM_SRC := vmm/bus.c vmm/loop.c vmm/mem.c vmm/vm.c vmm/vcpu.c vmm/legacy.c \
            vmm/virtio/vsock.c vmm/virtio/fs.c vmm/virtio/net.c vmm/vhost_user.c \
            $(wildcard vmm/sched/*.c)
 VMMD_SRC := $(wildcard cmd/husk-vmm/*.c)
-# The monitor's policy: the jailer and its seccomp allow-lists.
-POL_SRC := $(wildcard policy/*.c)
-LDLIBS_POL := -lseccomp -lcap
 
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 OCI_OBJ := $(OCI_SRC:%.c=$(B)/%.o)
 HUSK_OBJ := $(HUSK_SRC:%.c=$(B)/%.o)
 RT_OBJ := $(RT_SRC:%.c=$(B)/%.o)
+POL_OBJ := $(POL_SRC:%.c=$(B)/%.o)
 VMM_OBJ := $(VMM_SRC:%.c=$(B)/%.o)
 VMMD_OBJ := $(VMMD_SRC:%.c=$(B)/%.o)
-POL_OBJ := $(POL_SRC:%.c=$(B)/%.o)
 
 # Quiet by default; `make V=1` shows the commands.
 Q := $(if $(V),,@)
@@ -72,7 +75,7 @@ $(B)/libvmm.a: $(VMM_OBJ)
 $(B)/libpol.a: $(POL_OBJ)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/husk: $(HUSK_OBJ) $(B)/librt.a $(B)/libvmm.a $(B)/liboci.a $(B)/libhk.a
+$(B)/husk: $(HUSK_OBJ) $(B)/librt.a $(B)/libpol.a $(B)/libvmm.a $(B)/liboci.a $(B)/libhk.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) $(LDLIBS_MNL) -lpthread
 
@@ -83,6 +86,7 @@ $(B)/husk-vmm: $(VMMD_OBJ) $(B)/libvmm.a $(B)/libpol.a $(B)/liboci.a $(B)/libhk.
 all: $(B)/husk $(B)/husk-vmm
 
 include mk/tests.mk
+include mk/policy.mk
 -include guest-agent/guest.mk
 
 # ---- verbs ------------------------------------------------------------------

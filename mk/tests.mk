@@ -6,14 +6,15 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # The agent's process set-up (seccomp, capabilities) is tested on the host:
 # the same libseccomp and libcap calls, in a forked child.
 UNIT_AGENT_SRC := guest-agent/seccomp.c guest-agent/caps.c
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/mmio_driver.h $(B)/librt.a $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a \
-              $(B)/libpol.a $(UNIT_AGENT_SRC)
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/mmio_driver.h $(B)/librt.a $(B)/libpol.a $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a \
+              $(UNIT_AGENT_SRC)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(HK_CFLAGS) $(if $(filter test_hooks test_procsec,$*),-Wno-write-strings) -o $@ $< \
 	  $(if $(filter test_procsec,$*),$(UNIT_AGENT_SRC) -lseccomp -lcap) \
-	  $(if $(filter test_policy,$*),$(B)/libpol.a $(LDLIBS_POL)) \
-	  $(B)/librt.a $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a $(LDLIBS_YAJL) $(LDLIBS_MNL) -lpthread
+	  $(if $(filter test_selinux,$*),-DHK_TEST_POLICY=\"$(CURDIR)/$(B)/policy/husk.policy\" -lsepol) \
+	  $(B)/librt.a $(B)/libpol.a $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a $(LDLIBS_YAJL) $(LDLIBS_MNL) \
+	  $(if $(filter test_policy,$*),$(LDLIBS_POL)) -lpthread
 
 # Each binary prints TAP; a failing one fails the target. Fixtures are found
 # relative to the checkout.

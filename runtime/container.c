@@ -28,6 +28,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/guestcfg.h"
 #include "runtime/hooks.h"
+#include "runtime/selinux.h"
 #include "runtime/state.h"
 
 #define READY_TIMEOUT_MS 300000
@@ -289,6 +290,7 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	bool made_dir = false;
 	cleanup_free char *state_json = NULL;
 	struct rt_cgroup cg = {0};
+	struct rt_selinux sv = {0};
 
 	*vmm = -1;
 	if (dir_of(g, o->id, dir, sizeof(dir), err) < 0)
@@ -326,7 +328,11 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 		goto fail;
 	}
 	made_dir = true;
-	if (write_state(dir, o->id, "creating", 0, bundle, spec, NULL, err) < 0)
+	/* sVirt labels are in the state from its first write (rt_delete frees
+	 * them after any crash); the files are labelled before the monitor. */
+	if (rt_selinux_setup(g->root, o->id, spec, &sv, err) < 0 ||
+	    write_state(dir, o->id, "creating", 0, bundle, spec, NULL, err) < 0 ||
+	    rt_selinux_label_files(&sv, dir, bundle, spec, guest.kernel, guest.initrd, err) < 0)
 		goto fail;
 	/* The whole sandbox (monitor, virtiofsd) in one cgroup, sized by the
 	 * container's cpu resources before anything runs in it. */
@@ -414,6 +420,10 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 			fprintf(stderr, "husk: join cgroup `%s`: %s\n", cg.dir, strerror(errno));
 			_exit(127);
 		}
+		if (rt_selinux_exec(&sv) < 0) {
+			fprintf(stderr, "husk: exec label `%s`: %s\n", sv.l.exec, strerror(errno));
+			_exit(127);
+		}
 		execv(guest.vmm, (char *const *)argv);
 		fprintf(stderr, "husk: exec `%s`: %s\n", guest.vmm, strerror(errno));
 		_exit(127);
@@ -485,6 +495,7 @@ fail:
 			hk_warn("%s", e->msg);
 	}
 	if (made_dir) {
+		rt_selinux_release(g->root, o->id, &spec->annotations);
 		remove_sock_dir(dir);
 		remove_state(dir);
 	}
@@ -599,7 +610,8 @@ static void poststart(const char *dir, const char *id, const struct rt_info *inf
 	snprintf(cfg, sizeof(cfg), "%s/config.json", info->bundle);
 	if (oci_spec_load(cfg, &spec, &e) == 0 && spec->hooks && spec->hooks->poststart.n) {
 		cleanup_free char *json = NULL;
-		if (write_state(dir, id, "running", info->pid, info->bundle, spec, &json, &e) < 0 ||
+		if (rt_selinux_keep(&info->state->annotations, spec, &e) < 0 ||
+		    write_state(dir, id, "running", info->pid, info->bundle, spec, &json, &e) < 0 ||
 		    rt_hooks_run(&spec->hooks->poststart, "poststart", json, &e) < 0)
 			hk_warn("%s", e->msg);
 	}
@@ -727,6 +739,7 @@ int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err)
 			hk_err_free(err);
 		}
 		remove_state(dir);
+		rt_selinux_reclaim(g->root); /* its labels, if it recorded them */
 		return 0;
 	}
 	struct rt_cgroup cg = {0};
@@ -755,7 +768,8 @@ int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err)
 	snprintf(cfg, sizeof(cfg), "%s/config.json", info.bundle);
 	if (oci_spec_load(cfg, &spec, &e2) == 0 && spec->hooks && spec->hooks->poststop.n) {
 		cleanup_free char *json = NULL;
-		if (write_state(dir, id, "stopped", info.pid, info.bundle, spec, &json, &e2) < 0 ||
+		if (rt_selinux_keep(&info.state->annotations, spec, &e2) < 0 ||
+		    write_state(dir, id, "stopped", info.pid, info.bundle, spec, &json, &e2) < 0 ||
 		    rt_hooks_run(&spec->hooks->poststop, "poststop", json, &e2) < 0)
 			hk_warn("%s", e2->msg);
 	}
@@ -768,8 +782,10 @@ int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err)
 	}
 	if (rt_net_cleanup(dir, &e3) < 0)
 		hk_warn("%s", e3->msg);
+	rt_selinux_release(g->root, id, &info.state->annotations);
 	remove_sock_dir(dir);
 	remove_state(dir);
+	rt_selinux_reclaim(g->root);
 	rt_info_free(&info);
 	return 0;
 }

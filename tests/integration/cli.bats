@@ -134,4 +134,6 @@ setup() {
 	assert_success
 	assert_line --index 0 --partial "husk version"
 	[ -x "$BATS_TEST_TMPDIR/dest/opt/husk/bin/husk-vmm" ]
+	# The sVirt module, where `semodule -i` takes it from (policy/husk.cil).
+	cmp "$HUSK_SRC/policy/husk.cil" "$BATS_TEST_TMPDIR/dest/opt/husk/share/selinux/packages/husk.cil"
 }

@@ -142,6 +142,31 @@ teardown() {
 	assert_clean
 }
 
+@test "sVirt: a running sandbox's state has its MCS labels, kept across hooks, freed at delete" {
+	hooks="$BATS_TEST_TMPDIR/hooks"
+	mkdir -p "$hooks"
+	update_config --arg d "$hooks" '.hooks = {
+		"poststart": [{"path": "/bin/sh", "args": ["sh", "-c", "cat >\"$0/poststart\"", $d]}]}'
+	set_args sleep 1000
+	husk create --bundle "$BUNDLE" c1
+	husk start c1
+	run husk state c1
+	assert_success
+	echo "$output" | jq -e '.status == "running"'
+	label=$(jq -r '.annotations["io.husk.selinux.label"]' <<<"$output")
+	[[ "$label" =~ ^system_u:system_r:husk_vm_t:(s0:c[0-9]+,c[0-9]+)$ ]]
+	level=${BASH_REMATCH[1]}
+	echo "$output" | jq -e --arg f "system_u:object_r:husk_image_t:$level" \
+		'.annotations["io.husk.selinux.file-label"] == $f'
+	# The hook saw them, and the state rewritten for it kept them.
+	jq -e --arg l "$label" '.annotations["io.husk.selinux.label"] == $l' "$hooks/poststart"
+	jq -e --arg l "$label" '.annotations["io.husk.selinux.label"] == $l' "$HUSK_ROOT/c1/state.json"
+	assert_equal "$(cat "$HUSK_ROOT/@selinux-mcs/${level#s0:}")" c1
+	husk delete --force c1
+	assert [ ! -e "$HUSK_ROOT/@selinux-mcs" ]
+	assert_clean
+}
+
 # ---- the monitor's own confinement (policy/jail.c, policy/seccomp*) --------
 
 # sock_path DIR NAME: where the monitor puts a socket of a state directory
