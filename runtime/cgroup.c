@@ -73,8 +73,8 @@ static int enable(const char *rel, const char *ctl, hk_err **err)
 	for (const char *p = rel;;) {
 		cleanup_err hk_err *e = NULL;
 		if (write_str(dir, "cgroup.subtree_control", ctl, &e) < 0)
-			return hk_err_set(err, e->code, "enable the %s controller in `%s`",
-			                  ctl + 1, dir);
+			return hk_err_set(err, e->code, "enable the %s controller in `%s`", ctl + 1,
+			                  dir);
 		const char *slash = strchr(p, '/');
 		if (slash == NULL)
 			return 0; /* dir is now the parent of the leaf */
@@ -210,7 +210,8 @@ int rt_cgroup_set_cpu(const struct rt_cgroup *cg, const struct oci_cpu *c, hk_er
 int rt_cgroup_set_vm_limits(const struct rt_cgroup *cg, uint64_t guest_mib, unsigned vcpus,
                             hk_err **err)
 {
-	uint64_t mem = (guest_mib + RT_CGROUP_OVERHEAD_MIB) << 20, pids = RT_CGROUP_PIDS_BASE + vcpus;
+	uint64_t mem = (guest_mib + RT_CGROUP_OVERHEAD_MIB) << 20;
+	uint64_t pids = RT_CGROUP_PIDS_BASE + vcpus;
 
 	if (cg->dir[0] == '\0')
 		return 0;
@@ -243,9 +244,9 @@ static int join_one(const char *dir)
 
 int rt_cgroup_join_self(const struct rt_cgroup *cg)
 {
-	return join_one(cg->dir) < 0 || join_one(cg->mem_dir) < 0 || join_one(cg->pids_dir) < 0
-	               ? -1
-	               : 0;
+	if (join_one(cg->dir) < 0 || join_one(cg->mem_dir) < 0 || join_one(cg->pids_dir) < 0)
+		return -1;
+	return 0;
 }
 
 /* SIGKILL to every process still listed. */

@@ -34,7 +34,7 @@ struct rt_cgroup {
 /* Tasks: the monitor's threads (loop, balancer, agent client) and
  * virtiofsd's pool of request threads, plus one per vCPU. The guest's own
  * processes are not host tasks. */
-#define RT_CGROUP_PIDS_BASE 128
+#define RT_CGROUP_PIDS_BASE    128
 
 /* The cgroup for container id: linux.cgroupsPath when it is a path, else
  * /husk/ID (a systemd "slice:prefix:name" maps to /slice/prefix-name, as

@@ -527,7 +527,8 @@ static int read_extra(const char *dir, char *created, size_t clen, unsigned long
 		strcpy(cg->dir, d->s);
 		cg->v2 = v2 && v2->type == HJ_BOOL && v2->b;
 		/* The v1 memory and pids hierarchies' copies, when made. */
-		const hk_json *m = hk_json_get(j, "cgroup_memory"), *p = hk_json_get(j, "cgroup_pids");
+		const hk_json *m = hk_json_get(j, "cgroup_memory");
+		const hk_json *p = hk_json_get(j, "cgroup_pids");
 		if (m && m->type == HJ_STRING && strncmp(m->s, "/sys/fs/cgroup/", 15) == 0 &&
 		    strlen(m->s) < sizeof(cg->mem_dir))
 			strcpy(cg->mem_dir, m->s);
