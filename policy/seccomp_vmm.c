@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -92,7 +93,8 @@ static const struct pol_rule main_loop[] = {
         ALLOW_IF("ioctl", 1, TCSETSW, "tcsetattr variants"),
         ALLOW_IF("ioctl", 1, TCGETS, "isatty() in stdio"),
         ALLOW("tgkill", "kicks out of KVM_RUN (pthread_kill); raise()"),
-        ALLOW("kill", "virtiofsd told to stop"),
+        ALLOW_IF("kill", 1, SIGTERM, "virtiofsd told to stop when it outlives its socket"),
+        ALLOW_IF("kill", 1, SIGKILL, "virtiofsd ended when SIGTERM did not do"),
         ALLOW("wait4", "virtiofsd reaped"),
         ALLOW("pidfd_open", "virtiofsd's exit awaited with a deadline"),
         ALLOW("rt_sigaction", "the container's signal restored before the monitor dies by it"),
@@ -100,6 +102,7 @@ static const struct pol_rule main_loop[] = {
         ALLOW("unlink", "sockets the monitor made"),
         ALLOW("rmdir", "the monitor's private socket directory"),
         ALLOW("timerfd_settime", "device timers"),
+        ALLOW("flock", "steal mode: the monitor's slots cleared from the shared table at the end"),
 };
 
 /* A vCPU: KVM_RUN and the exits it returns. MMIO and PIO exits run device
@@ -128,6 +131,8 @@ static const struct pol_rule balancer[] = {
         ALLOW("sched_getaffinity", "the CPUs this process may use"),
         ALLOW("setpriority", "a re-pinned vCPU keeps its priority"),
         ALLOW("sched_setscheduler", "a re-pinned vCPU keeps its realtime policy"),
+        ALLOW("flock", "steal mode: the table shared with other monitors, locked a step"),
+        ALLOW_IF("kill", 1, 0, "steal mode: whether a slot's monitor still lives (signal 0)"),
 };
 
 /* A container's monitor: the agent client and the stdio relay. */
