@@ -400,6 +400,15 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 		argv[argc++] = flags[i];
 		argv[argc++] = guest.sched[i];
 	}
+	char uid[16], gid[16];
+	if (guest.vmm_ids) {
+		snprintf(uid, sizeof(uid), "%u", (unsigned)guest.vmm_uid);
+		snprintf(gid, sizeof(gid), "%u", (unsigned)guest.vmm_gid);
+		argv[argc++] = "--uid";
+		argv[argc++] = uid;
+		argv[argc++] = "--gid";
+		argv[argc++] = gid;
+	}
 	if (g->debug)
 		argv[argc++] = "--debug";
 	pid = fork();
