@@ -93,6 +93,15 @@ assert_nothing_leaked() {
 	assert_output ""
 }
 
+# A teardown's sweep: every container of the private root deleted, whatever
+# state the test left it in.
+delete_all() {
+	local id
+	for id in $("$HUSK" --root "$HUSK_ROOT" list --quiet 2>/dev/null); do
+		"$HUSK" --root "$HUSK_ROOT" delete --force "$id" >/dev/null 2>&1 || true
+	done
+}
+
 common_setup() {
 	HUSK_ROOT="$BATS_TEST_TMPDIR/root"
 	mkdir -p "$HUSK_ROOT"

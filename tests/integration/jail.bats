@@ -23,10 +23,7 @@ setup() {
 }
 
 teardown() {
-	local id
-	for id in $("$HUSK" --root "$HUSK_ROOT" list --quiet 2>/dev/null); do
-		"$HUSK" --root "$HUSK_ROOT" delete --force "$id" >/dev/null 2>&1 || true
-	done
+	delete_all
 }
 
 # config JSON: husk.json as JSON, with the stand-in monitor and guest.

@@ -27,10 +27,7 @@ setup() {
 }
 
 teardown() {
-	local id
-	for id in $("$HUSK" --root "$HUSK_ROOT" list --quiet 2>/dev/null); do
-		"$HUSK" --root "$HUSK_ROOT" delete --force "$id" >/dev/null 2>&1 || true
-	done
+	delete_all
 }
 
 # level ID: the MCS level of the container's monitor, from `husk state`.
