@@ -9,10 +9,7 @@ load helpers
 setup() {
 	requires root jq
 	common_setup
-	BUNDLE="$BATS_TEST_TMPDIR/bundle"
-	mkdir -p "$BUNDLE/rootfs"
-	"$HUSK" spec --bundle "$BUNDLE"
-	update_config '.process.terminal = false'
+	setup_empty_bundle
 	ARGS="$BATS_TEST_TMPDIR/vmm-args"
 	local fake="$BATS_TEST_TMPDIR/fake-vmm"
 	printf '#!/bin/sh\nprintf "%%s\\n" "$@" >"%s"\necho ok >&3\n' "$ARGS" >"$fake"

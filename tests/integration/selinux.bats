@@ -12,10 +12,7 @@ bats_require_minimum_version 1.5.0
 setup() {
 	requires root jq
 	common_setup
-	BUNDLE="$BATS_TEST_TMPDIR/bundle"
-	mkdir -p "$BUNDLE/rootfs"
-	"$HUSK" spec --bundle "$BUNDLE"
-	update_config '.process.terminal = false'
+	setup_empty_bundle
 	local fake="$BATS_TEST_TMPDIR/fake-vmm"
 	printf '#!/bin/sh\necho ok >&3\n' >"$fake"
 	chmod +x "$fake"
