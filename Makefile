@@ -32,8 +32,12 @@ LIB_SRC := $(wildcard lib/*.c)
 OCI_SRC := $(wildcard oci/*.c)
 HUSK_SRC := $(wildcard cmd/husk/*.c)
 RT_SRC := $(wildcard runtime/*.c)
-# policy/: the host's confinement of a sandbox (sVirt labels, …).
+# policy/: the host's confinement of a sandbox: sVirt labels (linked by husk)
+# and the monitor's jailer and seccomp allow-lists (linked by husk-vmm). One
+# archive: each program pulls only the objects it calls, so only husk-vmm
+# needs LDLIBS_POL.
 POL_SRC := $(wildcard policy/*.c)
+LDLIBS_POL := -lseccomp -lcap
 # The monitor's link unit. Files are listed, not globbed: a device joins the
 # build when it is wired in.
 VMM_SRC := vmm/bus.c vmm/loop.c vmm/mem.c vmm/vm.c vmm/vcpu.c vmm/legacy.c \
@@ -75,9 +79,9 @@ $(B)/husk: $(HUSK_OBJ) $(B)/librt.a $(B)/libpol.a $(B)/libvmm.a $(B)/liboci.a $(
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) $(LDLIBS_MNL) -lpthread
 
-$(B)/husk-vmm: $(VMMD_OBJ) $(B)/libvmm.a $(B)/liboci.a $(B)/libhk.a
+$(B)/husk-vmm: $(VMMD_OBJ) $(B)/libvmm.a $(B)/libpol.a $(B)/liboci.a $(B)/libhk.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) $(LDLIBS_MNL) -lpthread
+	$(Q)$(CC) $(HK_CFLAGS) -o $@ $^ $(LDLIBS_YAJL) $(LDLIBS_MNL) $(LDLIBS_POL) -lpthread
 
 all: $(B)/husk $(B)/husk-vmm
 

@@ -13,7 +13,8 @@ $(B)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/mmio_driver.h $(B)/libr
 	$(Q)$(CC) $(HK_CFLAGS) $(if $(filter test_hooks test_procsec,$*),-Wno-write-strings) -o $@ $< \
 	  $(if $(filter test_procsec,$*),$(UNIT_AGENT_SRC) -lseccomp -lcap) \
 	  $(if $(filter test_selinux,$*),-DHK_TEST_POLICY=\"$(CURDIR)/$(B)/policy/husk.policy\" -lsepol) \
-	  $(B)/librt.a $(B)/libpol.a $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a $(LDLIBS_YAJL) $(LDLIBS_MNL) -lpthread
+	  $(B)/librt.a $(B)/libpol.a $(B)/liboci.a $(B)/libvmm.a $(B)/libhk.a $(LDLIBS_YAJL) $(LDLIBS_MNL) \
+	  $(if $(filter test_policy,$*),$(LDLIBS_POL)) -lpthread
 
 # Each binary prints TAP; a failing one fails the target. Fixtures are found
 # relative to the checkout.

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
@@ -64,21 +65,53 @@ static int relative_path(const char *cgroups_path, const char *id, char *out, si
 
 /* Under v2 a controller must be enabled in every ancestor's
  * subtree_control for a child to have its files. */
-static int enable_cpu(const char *rel, hk_err **err)
+static int enable(const char *rel, const char *ctl, hk_err **err)
 {
 	char dir[PATH_MAX];
 	size_t n = (size_t)snprintf(dir, sizeof(dir), "%s", CG_ROOT);
 
 	for (const char *p = rel;;) {
 		cleanup_err hk_err *e = NULL;
-		if (write_str(dir, "cgroup.subtree_control", "+cpu", &e) < 0)
-			return hk_err_set(err, e->code, "enable the cpu controller in `%s`", dir);
+		if (write_str(dir, "cgroup.subtree_control", ctl, &e) < 0)
+			return hk_err_set(err, e->code, "enable the %s controller in `%s`", ctl + 1,
+			                  dir);
 		const char *slash = strchr(p, '/');
 		if (slash == NULL)
 			return 0; /* dir is now the parent of the leaf */
 		n += (size_t)snprintf(dir + n, sizeof(dir) - n, "/%.*s", (int)(slash - p), p);
 		p = slash + 1;
 	}
+}
+
+/* cpu is required (the container's reservation); memory and pids are
+ * enabled where the host offers them, and their limits say so if not. */
+static int enable_v2(const char *rel, hk_err **err)
+{
+	cleanup_err hk_err *e = NULL;
+
+	if (enable(rel, "+cpu", err) < 0)
+		return -1;
+	if (enable(rel, "+memory", &e) < 0 || enable(rel, "+pids", &e) < 0)
+		hk_warn("cgroup: %s", e->msg);
+	return 0;
+}
+
+/* v1 and hybrid: the cgroup under another controller's hierarchy, when
+ * the host mounted it. */
+static int create_v1(const char *ctl, const char *rel, char *out, size_t len, hk_err **err)
+{
+	char h[64];
+	struct stat st;
+
+	snprintf(h, sizeof(h), "%s/%s", CG_ROOT, ctl);
+	out[0] = '\0';
+	if (stat(h, &st) < 0)
+		return 0;
+	if (snprintf(out, len, "%s/%s", h, rel) >= (int)len)
+		return hk_err_set(err, ENAMETOOLONG, "cgroup `%s/%s`", h, rel);
+	if (hk_mkdir_p(out, 0755, err) < 0)
+		return hk_err_wrap(err, "cgroup");
+	return 0;
 }
 
 int rt_cgroup_create(const char *cgroups_path, const char *id, struct rt_cgroup *cg, hk_err **err)
@@ -97,7 +130,7 @@ int rt_cgroup_create(const char *cgroups_path, const char *id, struct rt_cgroup 
 		snprintf(cg->dir, sizeof(cg->dir), "%s/%s", CG_ROOT, rel);
 		if (hk_mkdir_p(cg->dir, 0755, err) < 0)
 			return hk_err_wrap(err, "cgroup");
-		return enable_cpu(rel, err);
+		return enable_v2(rel, err);
 	}
 	/* v1 or hybrid: the cpu controller's own hierarchy. */
 	const char *h = stat(CG_ROOT "/cpu", &st) == 0 ? CG_ROOT "/cpu" : CG_ROOT "/cpu,cpuacct";
@@ -106,6 +139,9 @@ int rt_cgroup_create(const char *cgroups_path, const char *id, struct rt_cgroup 
 	snprintf(cg->dir, sizeof(cg->dir), "%s/%s", h, rel);
 	if (hk_mkdir_p(cg->dir, 0755, err) < 0)
 		return hk_err_wrap(err, "cgroup");
+	if (create_v1("memory", rel, cg->mem_dir, sizeof(cg->mem_dir), err) < 0 ||
+	    create_v1("pids", rel, cg->pids_dir, sizeof(cg->pids_dir), err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -171,19 +207,46 @@ int rt_cgroup_set_cpu(const struct rt_cgroup *cg, const struct oci_cpu *c, hk_er
 	return 0;
 }
 
-int rt_cgroup_join_self(const struct rt_cgroup *cg)
+int rt_cgroup_set_vm_limits(const struct rt_cgroup *cg, uint64_t guest_mib, unsigned vcpus,
+                            hk_err **err)
 {
-	char path[PATH_MAX + 16];
+	uint64_t mem = (guest_mib + RT_CGROUP_OVERHEAD_MIB) << 20;
+	uint64_t pids = RT_CGROUP_PIDS_BASE + vcpus;
 
 	if (cg->dir[0] == '\0')
 		return 0;
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir);
+	if (cg->v2)
+		return write_u64(cg->dir, "memory.max", mem, err) < 0 ||
+		                       write_u64(cg->dir, "pids.max", pids, err) < 0
+		               ? -1
+		               : 0;
+	if (cg->mem_dir[0] && write_u64(cg->mem_dir, "memory.limit_in_bytes", mem, err) < 0)
+		return -1;
+	if (cg->pids_dir[0] && write_u64(cg->pids_dir, "pids.max", pids, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int join_one(const char *dir)
+{
+	char path[PATH_MAX + 16];
+
+	if (dir[0] == '\0')
+		return 0;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	int r = write(fd, "0", 1) == 1 ? 0 : -1;
 	close(fd);
 	return r;
+}
+
+int rt_cgroup_join_self(const struct rt_cgroup *cg)
+{
+	if (join_one(cg->dir) < 0 || join_one(cg->mem_dir) < 0 || join_one(cg->pids_dir) < 0)
+		return -1;
+	return 0;
 }
 
 /* SIGKILL to every process still listed. */
@@ -201,17 +264,28 @@ static void kill_all(const char *dir)
 			kill(pid, SIGKILL);
 }
 
+static int remove_one(const char *dir, int timeout_ms, hk_err **err);
+
 int rt_cgroup_remove(const struct rt_cgroup *cg, int timeout_ms, hk_err **err)
 {
-	if (cg->dir[0] == '\0')
+	/* The cpu hierarchy last: it is the one on record in any state. */
+	if (remove_one(cg->mem_dir, timeout_ms, err) < 0 ||
+	    remove_one(cg->pids_dir, timeout_ms, err) < 0)
+		return -1;
+	return remove_one(cg->dir, timeout_ms, err);
+}
+
+static int remove_one(const char *dir, int timeout_ms, hk_err **err)
+{
+	if (dir[0] == '\0')
 		return 0;
 	uint64_t deadline = hk_now_us() + (uint64_t)timeout_ms * 1000;
 	for (;;) {
-		if (rmdir(cg->dir) == 0 || errno == ENOENT)
+		if (rmdir(dir) == 0 || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY || hk_now_us() > deadline)
-			return hk_err_set(err, errno, "remove cgroup `%s`", cg->dir);
-		kill_all(cg->dir);
+			return hk_err_set(err, errno, "remove cgroup `%s`", dir);
+		kill_all(dir);
 		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
 	}
 }

@@ -130,6 +130,10 @@ static int write_extra(const char *dir, pid_t pid, const struct rt_cgroup *cg, h
 	hk_buf_printf(&b, "{\"created\":\"%s.%09ldZ\",\"start_time\":%llu,\"cgroup\":", created,
 	              ts.tv_nsec, start_time(pid));
 	hk_buf_jstr(&b, cg->dir);
+	hk_buf_printf(&b, ",\"cgroup_memory\":");
+	hk_buf_jstr(&b, cg->mem_dir);
+	hk_buf_printf(&b, ",\"cgroup_pids\":");
+	hk_buf_jstr(&b, cg->pids_dir);
 	hk_buf_printf(&b, ",\"cgroup_v2\":%s}\n", cg->v2 ? "true" : "false");
 	if (hk_buf_done(&b, err) < 0)
 		return -1;
@@ -334,8 +338,17 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	 * container's cpu resources before anything runs in it. */
 	const struct oci_linux *lx = spec->linux_;
 	if (rt_cgroup_create(lx ? lx->cgroups_path : NULL, o->id, &cg, err) < 0 ||
-	    rt_cgroup_set_cpu(&cg, lx && lx->resources ? lx->resources->cpu : NULL, err) < 0)
+	    rt_cgroup_set_cpu(&cg, lx && lx->resources ? lx->resources->cpu : NULL, err) < 0 ||
+	    rt_cgroup_set_vm_limits(&cg, guest.memory_mib, guest.vcpus, err) < 0)
 		goto fail;
+	/* The monitor pivots into this empty directory once its VM is set up
+	 * (policy/jail.h); it stays empty on the host. */
+	char jail[PATH_MAX + 16];
+	snprintf(jail, sizeof(jail), "%s/jail", dir);
+	if (mkdir(jail, 0700) < 0) {
+		hk_err_set(err, errno, "mkdir `%s`", jail);
+		goto fail;
+	}
 	if (pipe2(ready, O_CLOEXEC) < 0) {
 		hk_err_set(err, errno, "pipe");
 		goto fail;
@@ -375,8 +388,10 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	        logpath,
 	        "--log-format",
 	        g->log_json ? "json" : "text",
+	        "--jail",
+	        jail,
 	};
-	size_t argc = 23;
+	size_t argc = 25;
 	char flags[RT_NSCHED][24];
 	for (int i = 0; i < RT_NSCHED; i++) {
 		if (guest.sched[i] == NULL)
@@ -384,6 +399,15 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 		snprintf(flags[i], sizeof(flags[i]), "--%s", rt_sched_flags[i]);
 		argv[argc++] = flags[i];
 		argv[argc++] = guest.sched[i];
+	}
+	char uid[16], gid[16];
+	if (guest.vmm_ids) {
+		snprintf(uid, sizeof(uid), "%u", (unsigned)guest.vmm_uid);
+		snprintf(gid, sizeof(gid), "%u", (unsigned)guest.vmm_gid);
+		argv[argc++] = "--uid";
+		argv[argc++] = uid;
+		argv[argc++] = "--gid";
+		argv[argc++] = gid;
 	}
 	if (g->debug)
 		argv[argc++] = "--debug";
@@ -511,6 +535,15 @@ static int read_extra(const char *dir, char *created, size_t clen, unsigned long
 	    strlen(d->s) < sizeof(cg->dir)) {
 		strcpy(cg->dir, d->s);
 		cg->v2 = v2 && v2->type == HJ_BOOL && v2->b;
+		/* The v1 memory and pids hierarchies' copies, when made. */
+		const hk_json *m = hk_json_get(j, "cgroup_memory");
+		const hk_json *p = hk_json_get(j, "cgroup_pids");
+		if (m && m->type == HJ_STRING && strncmp(m->s, "/sys/fs/cgroup/", 15) == 0 &&
+		    strlen(m->s) < sizeof(cg->mem_dir))
+			strcpy(cg->mem_dir, m->s);
+		if (p && p->type == HJ_STRING && strncmp(p->s, "/sys/fs/cgroup/", 15) == 0 &&
+		    strlen(p->s) < sizeof(cg->pids_dir))
+			strcpy(cg->pids_dir, p->s);
 	}
 	return 0;
 }

@@ -97,6 +97,29 @@ static int set_sched(struct rt_guest *g, enum rt_sched_opt o, const char *v, con
 	return set_str(&g->sched[o], v, err);
 }
 
+/* vmm_uid and vmm_gid: below UINT32_MAX ((uid_t)-1 means "unchanged" to
+ * setresuid), and one without the other is refused, as husk-vmm does. */
+static int load_vmm_ids(const hk_json *j, struct rt_guest *g, hk_err **err)
+{
+	uint64_t uid, gid;
+	int ru = u64_field(j, "vmm_uid", &uid, err);
+	if (ru < 0)
+		return -1;
+	int rg = u64_field(j, "vmm_gid", &gid, err);
+	if (rg < 0)
+		return -1;
+	if (ru != rg)
+		return hk_err_set(err, EINVAL, "vmm_uid and vmm_gid go together");
+	if (ru == 0)
+		return 0;
+	if (uid >= UINT32_MAX || gid >= UINT32_MAX)
+		return hk_err_set(err, EINVAL, "vmm_uid, vmm_gid: want less than %u", UINT32_MAX);
+	g->vmm_ids = true;
+	g->vmm_uid = (uint32_t)uid;
+	g->vmm_gid = (uint32_t)gid;
+	return 0;
+}
+
 static int load_defaults(struct rt_guest *g, bool *allow_paths, hk_err **err)
 {
 	const char *path = getenv("HUSK_CONFIG");
@@ -135,6 +158,8 @@ static int load_defaults(struct rt_guest *g, bool *allow_paths, hk_err **err)
 		return hk_err_wrap(err, "`%s`", path);
 	if (r > 0)
 		g->memory_mib = v;
+	if (load_vmm_ids(j, g, err) < 0)
+		return hk_err_wrap(err, "`%s`", path);
 	const hk_json *a = hk_json_get(j, "allow_path_annotations");
 	*allow_paths = a && a->type == HJ_BOOL && a->b;
 	for (int o = 0; o < RT_NSCHED; o++) {

@@ -2,10 +2,12 @@
  * vCPUs and memory. Defaults are built in (the files beside the husk
  * binary: the build tree's guest/ or an install's ../share/husk/), then
  * /etc/husk/husk.json (or $HUSK_CONFIG), then the container's io.husk.*
- * annotations, then what linux.resources implies. */
+ * annotations, then what linux.resources implies. The monitor's user is
+ * the host's choice alone: husk.json, never an annotation. */
 #ifndef RT_GUESTCFG_H
 #define RT_GUESTCFG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/error.h"
@@ -30,6 +32,10 @@ struct rt_guest {
 	unsigned vcpus;
 	uint64_t memory_mib;
 	char *sched[RT_NSCHED];
+	/* husk.json's vmm_uid and vmm_gid, both or neither: the user the
+	 * jailed monitor runs as (husk-vmm --uid --gid). */
+	bool vmm_ids;
+	uint32_t vmm_uid, vmm_gid;
 };
 
 #define RT_DEFAULT_VCPUS       1

@@ -16,6 +16,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/log.h"
+#include "lib/thread.h"
 #include "lib/util.h"
 #include "vmm/sched/sched.h"
 #include "vmm/vm.h"
@@ -81,6 +82,13 @@ static void *vcpu_thread(void *arg)
 			vmm_vm_exit(vm, VMM_EXIT_DEVICE, "vCPU %u: %s", c->id, err->msg);
 			return NULL;
 		}
+	}
+	/* The vCPU's own seccomp filter before the guest runs a single
+	 * instruction on this thread. */
+	cleanup_err hk_err *perr = NULL;
+	if (hk_thread_enter(HK_THREAD_VCPU, &perr) < 0) {
+		vmm_vm_exit(vm, VMM_EXIT_DEVICE, "vCPU %u: %s", c->id, perr->msg);
+		return NULL;
 	}
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);

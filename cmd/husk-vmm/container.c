@@ -33,6 +33,7 @@
 #include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/relay.h"
+#include "lib/thread.h"
 #include "lib/util.h"
 #include "oci/spec.h"
 #include "vmm/vm.h"
@@ -51,6 +52,8 @@ struct cstate {
 	char *config;
 	char *net; /* the NICs for the agent (net.c), or NULL */
 	bool terminal;
+	int stats_fd; /* final-stats.json, opened before the jail */
+	char control[PATH_MAX];
 	pthread_t thread;
 	bool started;
 	int stop_fd;
@@ -194,7 +197,7 @@ static int call(struct hk_agent *a, const char *m, const char *params, int ms, h
 static void record_ooms(struct cstate *s, struct hk_agent *ctl)
 {
 	cleanup_err hk_err *err = NULL;
-	char path[PATH_MAX + 32], text[64];
+	char text[64];
 	struct hk_msg r;
 
 	if (hk_agent_call(ctl, HK_M_STATS, NULL, 5000, &r, &err) < 0) {
@@ -205,9 +208,10 @@ static void record_ooms(struct cstate *s, struct hk_agent *ctl)
 	int len = snprintf(text, sizeof(text), "{\"oom_kill\":%s}\n",
 	                   n && n->type == HJ_NUMBER ? n->s : "0");
 	hk_msg_free(&r);
-	snprintf(path, sizeof(path), "%s/final-stats.json", s->c->state_dir);
-	if (hk_write_file_atomic(path, text, (size_t)len, 0600, &err) < 0)
-		hk_warn("%s", err->msg);
+	/* One write into the empty file: a reader sees all of it or nothing
+	 * it can parse, as with a rename. */
+	if (s->stats_fd < 0 || pwrite(s->stats_fd, text, (size_t)len, 0) != len)
+		hk_warn("final stats: %s", strerror(errno));
 }
 
 static void forward_signal(struct cstate *s, struct hk_agent *side, int sig)
@@ -278,6 +282,8 @@ static void *container_thread(void *arg)
 	struct hk_msg reply;
 	struct sigctx sc = {s, &side};
 
+	if (hk_thread_enter(HK_THREAD_AGENT, &err) < 0)
+		goto fail;
 	if (open_streams(s, st, &err) < 0 || hk_agent_open(&ctl, s->uds, AGENT_TIMEOUT, &err) < 0)
 		goto fail;
 	hk_buf_printf(&p, "{\"id\":");
@@ -362,7 +368,8 @@ static void on_stop(void *arg)
 
 int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_err **err)
 {
-	struct cstate s = {.c = c, .ready_fd = c->ready_fd, .stop_fd = -1, .sig_fd = -1};
+	struct cstate s = {
+	        .c = c, .ready_fd = c->ready_fd, .stop_fd = -1, .sig_fd = -1, .stats_fd = -1};
 	struct oci_spec *spec = NULL;
 	char path[PATH_MAX], share[PATH_MAX];
 	size_t len;
@@ -395,6 +402,23 @@ int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_
 			goto out;
 	}
 	cfg->vsock_uds = s.uds;
+	cfg->vsock_outbound = false;
+	/* In the jail the agent's socket is all there is of the host. */
+	if (cfg->jail.dir &&
+	    pol_jail_add_bind(&cfg->jail, s.uds, "connections to the agent", err) < 0)
+		goto out;
+	/* The control socket (control.c) listens before the jail is entered. */
+	if (hk_sock_path(c->state_dir, "control.sock", s.control, sizeof(s.control)) < 0) {
+		hk_err_set(err, ENAMETOOLONG, "control socket for `%s`", c->state_dir);
+		goto out;
+	}
+	cfg->control = s.control;
+	snprintf(path, sizeof(path), "%s/final-stats.json", c->state_dir);
+	s.stats_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (s.stats_fd < 0) {
+		hk_err_set(err, errno, "create `%s`", path);
+		goto out;
+	}
 	snprintf(cfg->fs[0].tag, sizeof(cfg->fs[0].tag), "husk");
 	cfg->fs[0].dir = share;
 	cfg->fs[0].readonly = false;
@@ -424,7 +448,10 @@ int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_
 	cfg->on_stop = on_stop;
 	cfg->hook_arg = &s;
 	int vs = vmm_run(cfg, err);
-	vmm_net_teardown(cfg);
+	/* The redirects on the engine's interfaces stay: the monitor holds no
+	 * capability by now (policy/jail.c), and `husk delete` removes them
+	 * from net.json (runtime/netclean.c) as after a crash. The taps went
+	 * with their descriptors. */
 	if (s.restore_tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &s.saved);
 	if (vs < 0) {
@@ -446,6 +473,8 @@ out:
 		close(s.sig_fd);
 	if (s.stop_fd >= 0)
 		close(s.stop_fd);
+	if (s.stats_fd >= 0)
+		close(s.stats_fd);
 	if (s.ready_fd >= 0 && rc < 0)
 		ready(&s, "error %s\n", *err ? (*err)->msg : "set-up failed");
 	free(s.config);

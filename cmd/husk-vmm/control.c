@@ -3,13 +3,19 @@
  *   {"cmd":"status"} → {"ok":true,"boot_time_us":N,"first_run_us":N,"vcpus":[tid,…]}
  *   {"cmd":"stop"}   → {"ok":true}, then the VM stops as on SIGTERM
  * Anything else gets {"ok":false,"error":"…"}. Clients are the host's own
- * tools, but the parser is the same hardened one the OCI documents use. */
+ * tools, but the parser is the same hardened one the OCI documents use.
+ *
+ * Not for users, for the security tests: {"cmd":"debug-forbidden-syscall"}
+ * answers {"ok":true}, then makes a syscall on no allow-list (mount, with
+ * arguments that could do nothing even unfiltered), so a test can see the
+ * monitor killed by SIGSYS. It gives a client no more than "stop" does. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -67,6 +73,10 @@ static void handle(struct client *c, const char *line)
 	} else if (strcmp(cmd->s, "stop") == 0) {
 		reply(c->fd, "{\"ok\":true}\n");
 		vmm_vm_exit(vm, VMM_EXIT_SIGNAL, "stopped through the control socket");
+	} else if (strcmp(cmd->s, "debug-forbidden-syscall") == 0) {
+		reply(c->fd, "{\"ok\":true}\n");
+		long r = syscall(SYS_mount, NULL, NULL, NULL, 0UL, NULL);
+		hk_warn("debug-forbidden-syscall: mount returned %ld: seccomp is off", r);
 	} else {
 		reply(c->fd, "{\"ok\":false,\"error\":\"unknown command\"}\n");
 	}

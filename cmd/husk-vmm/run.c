@@ -16,6 +16,7 @@
 #include "lib/cleanup.h"
 #include "lib/cpulist.h"
 #include "lib/log.h"
+#include "lib/thread.h"
 #include "vmm/loop.h"
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/fs.h"
@@ -62,6 +63,7 @@ struct vmm_ctx {
 	unsigned nnet;
 	char run_dir[256]; /* private: virtiofsd sockets */
 	struct sched sched;
+	char vsock_dir[256]; /* bound into the jail for outbound vsock */
 };
 
 /* Wires one virtio device: MMIO registers on the bus, an irqfd for its
@@ -181,6 +183,36 @@ static int set_placement(struct vmm_ctx *x, const struct vmm_config *cfg, hk_err
 	return sched_bind_memory(x->vm.mem.host, x->vm.mem.size, &nodes, err);
 }
 
+/* Once everything is open: virtiofsd's sockets go (it is connected and
+ * never reconnects), then the jailer (policy/jail.h) runs while this is
+ * still the only thread. */
+static int confine(struct vmm_ctx *x, const struct vmm_config *cfg, hk_err **err)
+{
+	struct pol_jail j = cfg->jail;
+
+	for (unsigned i = 0; i < x->nfs; i++)
+		unlink(x->fs[i].sock);
+	if (x->run_dir[0] && rmdir(x->run_dir) == 0)
+		x->run_dir[0] = '\0';
+	if (j.dir && cfg->vsock_uds && cfg->vsock_outbound) {
+		snprintf(x->vsock_dir, sizeof(x->vsock_dir), "%s", cfg->vsock_uds);
+		char *slash = strrchr(x->vsock_dir, '/');
+		if (slash == NULL || slash == x->vsock_dir)
+			return hk_err_set(err, EINVAL,
+			                  "--jail: the vsock socket `%s` needs a directory of its "
+			                  "own (an absolute path)",
+			                  cfg->vsock_uds);
+		*slash = '\0';
+		if (pol_jail_add_bind(&j, x->vsock_dir, "guest-initiated vsock connections", err) <
+		    0)
+			return -1;
+	}
+	j.proc = j.dir && sched_cfg_balances(&cfg->sched);
+	j.keep_nice = cfg->sched.rt != SCHED_RT_NONE ||
+	              (cfg->sched.priority >= 0 && sched_priority_nice(cfg->sched.priority) < 0);
+	return pol_jail_enter(&j, err);
+}
+
 int vmm_run(const struct vmm_config *cfg, hk_err **err)
 {
 	struct vmm_ctx x = {.sig_fd = -1, .control.fd = -1};
@@ -280,12 +312,18 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 	hk_debug("kernel command line: %s", cmdline);
 	if (cfg->control && vmm_control_open(&x.control, &x.vm, cfg->control, err) < 0)
 		goto out_vm;
+	if (confine(&x, cfg, err) < 0)
+		goto out_stop;
 	if (vmm_vcpus_start(&x.vm, err) < 0)
 		goto out_stop;
 	if (x.vm.sched && sched_start(x.vm.sched, err) < 0)
 		goto out_stop;
 	if (cfg->on_start)
 		cfg->on_start(&x.vm, cfg->hook_arg);
+	/* The loop's filter last: every other thread has its own by now, and
+	 * set-up needed more than the loop does. */
+	if (hk_thread_enter(HK_THREAD_MAIN, err) < 0)
+		goto out_stop;
 	if (vmm_loop_run(&x.loop, err) < 0)
 		goto out_stop;
 	status = exit_status(&x);

@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #include "lib/error.h"
+#include "policy/jail.h"
+#include "policy/seccomp.h"
 #include "vmm/sched/sched.h"
 
 struct vmm_vm;
@@ -55,6 +57,14 @@ struct vmm_config {
 	uint64_t t0_us; /* CLOCK_MONOTONIC when the caller exec'd us (benchmarks) */
 	const char *log;
 	bool log_json, debug;
+	/* The jailer's settings (--jail, --uid, --gid) and the seccomp mode
+	 * (--no-seccomp, --seccomp-log): policy/. */
+	struct pol_jail jail;
+	enum pol_seccomp_mode seccomp;
+	/* Guest-initiated vsock connections reach <uds>_<port> on the host;
+	 * a container's guest has no such need, and its jail holds only the
+	 * socket itself. */
+	bool vsock_outbound;
 	/* A container's monitor (container.c): signals go to the container,
 	 * not to stopping the VM, and these run beside the VM. */
 	bool forward_signals;

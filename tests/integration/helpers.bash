@@ -93,6 +93,24 @@ assert_nothing_leaked() {
 	assert_output ""
 }
 
+# A bundle with an empty rootfs and husk's default config.json (no
+# terminal): enough for a stand-in monitor, which never boots it.
+setup_empty_bundle() {
+	BUNDLE="$BATS_TEST_TMPDIR/bundle"
+	mkdir -p "$BUNDLE/rootfs"
+	"$HUSK" spec --bundle "$BUNDLE"
+	update_config '.process.terminal = false'
+}
+
+# A teardown's sweep: every container of the private root deleted, whatever
+# state the test left it in.
+delete_all() {
+	local id
+	for id in $("$HUSK" --root "$HUSK_ROOT" list --quiet 2>/dev/null); do
+		"$HUSK" --root "$HUSK_ROOT" delete --force "$id" >/dev/null 2>&1 || true
+	done
+}
+
 common_setup() {
 	HUSK_ROOT="$BATS_TEST_TMPDIR/root"
 	mkdir -p "$HUSK_ROOT"

@@ -12,10 +12,7 @@ bats_require_minimum_version 1.5.0
 setup() {
 	requires root jq
 	common_setup
-	BUNDLE="$BATS_TEST_TMPDIR/bundle"
-	mkdir -p "$BUNDLE/rootfs"
-	"$HUSK" spec --bundle "$BUNDLE"
-	update_config '.process.terminal = false'
+	setup_empty_bundle
 	local fake="$BATS_TEST_TMPDIR/fake-vmm"
 	printf '#!/bin/sh\necho ok >&3\n' >"$fake"
 	chmod +x "$fake"
@@ -27,10 +24,7 @@ setup() {
 }
 
 teardown() {
-	local id
-	for id in $("$HUSK" --root "$HUSK_ROOT" list --quiet 2>/dev/null); do
-		"$HUSK" --root "$HUSK_ROOT" delete --force "$id" >/dev/null 2>&1 || true
-	done
+	delete_all
 }
 
 # level ID: the MCS level of the container's monitor, from `husk state`.

@@ -151,6 +151,91 @@ wait_for() {
 	assert_nothing_leaked
 }
 
+@test "--jail refuses a relative, missing or non-empty directory; --uid needs --gid" {
+	run "$VMM" --kernel /bin/true --jail relative/dir
+	assert_failure 1
+	assert_output --partial "--jail \`relative/dir\`: want an absolute path"
+	run "$VMM" --kernel /bin/true --jail "$G/missing"
+	assert_failure 1
+	assert_output --partial "No such file or directory"
+	mkdir -p "$G/full/x"
+	run "$VMM" --kernel /bin/true --jail "$G/full"
+	assert_failure 1
+	assert_output --partial "want an empty directory"
+	run "$VMM" --kernel /bin/true --uid 1000
+	assert_failure 1
+	assert_output --partial "--uid and --gid go together"
+	assert_nothing_leaked
+}
+
+@test "a jailed monitor: seccomp on every thread, no capabilities, its own root; a forbidden syscall kills it" {
+	guest spin
+	mkdir "$G/jail"
+	"$VMM" --kernel "$G/spin.elf" --cpus 2 --control "$G/ctl.sock" --jail "$G/jail" --log "$G/log" &
+	local pid=$!
+	wait_for "[ -S '$G/ctl.sock' ] && grep -q '^Seccomp:.*2' /proc/$pid/status" 10
+	run grep -E '^(Seccomp|NoNewPrivs|CapPrm|CapEff|CapBnd):' "/proc/$pid/status"
+	assert_line --regexp '^Seccomp:\s+2$'
+	assert_line --regexp '^NoNewPrivs:\s+1$'
+	assert_line --regexp '^CapPrm:\s+0+$'
+	assert_line --regexp '^CapEff:\s+0+$'
+	assert_line --regexp '^CapBnd:\s+0+$'
+	for t in /proc/"$pid"/task/*; do
+		grep -Eq '^Seccomp:\s+2$' "$t/status"
+	done
+	[ "$(readlink "/proc/$pid/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ]
+	run find "/proc/$pid/root/" -mindepth 1
+	assert_output ""
+	run find "$G/jail" -mindepth 1
+	assert_output ""
+	run sh -c "printf '{\"cmd\":\"debug-forbidden-syscall\"}\n' | socat -t 2 - UNIX-CONNECT:$G/ctl.sock"
+	assert_output '{"ok":true}'
+	local st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 159 # 128 + SIGSYS
+	rm -f "$G/ctl.sock" # out of the jail's reach: its caller's to remove
+	assert_nothing_leaked
+}
+
+@test "--uid and --gid: the jailed monitor runs its guest as that user, with no capabilities" {
+	guest spin
+	mkdir "$G/jail"
+	"$VMM" --kernel "$G/spin.elf" --control "$G/ctl.sock" --jail "$G/jail" --uid 65534 --gid 65534 \
+		--log "$G/log" &
+	local pid=$!
+	wait_for "[ -S '$G/ctl.sock' ] && grep -q '^Seccomp:.*2' /proc/$pid/status" 10
+	run grep -E '^(Uid|Gid|Groups|CapEff|CapPrm):' "/proc/$pid/status"
+	assert_line --regexp '^Uid:\s+65534\s+65534\s+65534\s+65534$'
+	assert_line --regexp '^Gid:\s+65534\s+65534\s+65534\s+65534$'
+	assert_line --regexp '^Groups:\s*$'
+	assert_line --regexp '^CapEff:\s+0+$'
+	assert_line --regexp '^CapPrm:\s+0+$'
+	run sh -c "printf '{\"cmd\":\"stop\"}\n' | socat -t 2 - UNIX-CONNECT:$G/ctl.sock"
+	assert_output '{"ok":true}'
+	local st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
+	rm -f "$G/ctl.sock"
+	assert_nothing_leaked
+}
+
+@test "--no-seccomp leaves the filters off (debugging); the debug syscall then only fails" {
+	guest spin
+	"$VMM" --kernel "$G/spin.elf" --control "$G/ctl.sock" --no-seccomp --log "$G/log" &
+	local pid=$!
+	wait_for "[ -S '$G/ctl.sock' ]" 10
+	run grep -E '^Seccomp:' "/proc/$pid/status"
+	assert_output --regexp '^Seccomp:\s+0$'
+	run sh -c "printf '{\"cmd\":\"debug-forbidden-syscall\"}\n{\"cmd\":\"stop\"}\n' | socat -t 2 - UNIX-CONNECT:$G/ctl.sock"
+	assert_line --index 0 '{"ok":true}'
+	local st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
+	run cat "$G/log"
+	assert_output --partial "seccomp is off"
+	assert_nothing_leaked
+}
+
 # vcpu_cpus SOCKET: each vCPU thread's allowed CPUs, one line per vCPU.
 vcpu_cpus() {
 	local tids

@@ -12,6 +12,7 @@
 #include "lib/cleanup.h"
 #include "lib/cpulist.h"
 #include "lib/log.h"
+#include "lib/thread.h"
 #include "lib/util.h"
 #include "vmm/sched/sched.h"
 
@@ -135,7 +136,14 @@ static void *balancer(void *arg)
 {
 	struct sched *s = arg;
 	struct pollfd p = {.fd = s->stop_fd, .events = POLLIN};
+	cleanup_err hk_err *err = NULL;
 
+	if (hk_thread_enter(HK_THREAD_BALANCER, &err) < 0) {
+		/* Without its filter the balancer does not run; vCPUs keep
+		 * their homes. */
+		hk_warn("vCPU balancer: %s", err->msg);
+		return NULL;
+	}
 	for (;;) {
 		int r = poll(&p, 1, (int)s->cfg.period_ms);
 		if (r > 0 || (r < 0 && errno != EINTR))

@@ -166,3 +166,95 @@ teardown() {
 	assert [ ! -e "$HUSK_ROOT/@selinux-mcs" ]
 	assert_clean
 }
+
+# ---- the monitor's own confinement (policy/jail.c, policy/seccomp*) --------
+
+# sock_path DIR NAME: where the monitor puts a socket of a state directory
+# (lib/util.c hk_sock_path: in the directory, or under /run/husk-sockets/HASH
+# when the path would not fit a sockaddr_un).
+sock_path() {
+	if [ $((${#1} + 1 + ${#2} + 12)) -lt 108 ]; then
+		echo "$1/$2"
+	else
+		echo "/run/husk-sockets/$(printf '%s' "$1" | python3 -c '
+import sys
+h = 14695981039346656037
+for b in sys.stdin.buffer.read():
+    h = ((h ^ b) * 1099511628211) % 2**64
+print("%016x" % h)')/$2"
+	fi
+}
+
+@test "the monitor runs jailed: seccomp on every thread, no_new_privs, no capabilities, own root, sized cgroup" {
+	update_config '.annotations["io.husk.memory"] = "512" | .annotations["io.husk.vcpus"] = "2"'
+	set_args sleep 1000
+	husk run -d --bundle "$BUNDLE" c1
+	pid=$(husk state c1 | jq -r .pid)
+	run grep -E '^(Seccomp|NoNewPrivs|CapInh|CapPrm|CapEff|CapBnd|CapAmb):' "/proc/$pid/status"
+	assert_line --regexp '^Seccomp:\s+2$'
+	assert_line --regexp '^NoNewPrivs:\s+1$'
+	for set in CapInh CapPrm CapEff CapBnd CapAmb; do
+		assert_line --regexp "^$set:\s+0000000000000000$"
+	done
+	# Each thread (loop, vCPUs, the agent client) has a filter of its own.
+	local threads=0
+	for t in /proc/"$pid"/task/*; do
+		run grep -E '^Seccomp:' "$t/status"
+		assert_output --regexp '^Seccomp:\s+2$'
+		threads=$((threads + 1))
+	done
+	[ "$threads" -ge 4 ]
+	# Its own mount namespace, whose root holds the agent's socket and
+	# nothing else: no /dev, no kernel, no host file system.
+	[ "$(readlink "/proc/$pid/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ]
+	sock=$(sock_path "$HUSK_ROOT/c1" vsock.sock)
+	run find "/proc/$pid/root/" -mindepth 1 ! -type d
+	assert_output "/proc/$pid/root$sock"
+	[ ! -e "/proc/$pid/root/dev/kvm" ]
+	[ ! -e "/proc/$pid/root/usr" ]
+	# Nothing of the jail shows on the host: an empty directory.
+	run find "$HUSK_ROOT/c1/jail" -mindepth 1
+	assert_output ""
+	# The VM's cgroup: guest RAM + 256 MiB overhead, 128 tasks + 1 a vCPU.
+	if grep -q '^0::' "/proc/$pid/cgroup" && [ ! -d /sys/fs/cgroup/memory ]; then
+		cg=/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
+		assert_equal "$(cat "$cg/memory.max")" $(((512 + 256) << 20))
+		assert_equal "$(cat "$cg/pids.max")" 130
+	else
+		mem=$(sed -n 's/^[0-9]*:memory://p' "/proc/$pid/cgroup")
+		pids=$(sed -n 's/^[0-9]*:pids://p' "/proc/$pid/cgroup")
+		assert_equal "$mem" "/husk/c1"
+		assert_equal "$pids" "/husk/c1"
+		assert_equal "$(cat "/sys/fs/cgroup/memory$mem/memory.limit_in_bytes")" $(((512 + 256) << 20))
+		assert_equal "$(cat "/sys/fs/cgroup/pids$pids/pids.max")" 130
+	fi
+	husk delete --force c1
+	assert_clean
+}
+
+@test "a syscall off the monitor's allow-list kills it with SIGSYS; delete --force leaves nothing" {
+	set_args sleep 1000
+	# In the foreground, husk run leaves with the monitor's fate.
+	husk run --bundle "$BUNDLE" c1 >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	rpid=$!
+	wait_for 120 status_is c1 running
+	pid=$(husk state c1 | jq -r .pid)
+	run socat -t 5 - "UNIX-CONNECT:$(sock_path "$HUSK_ROOT/c1" control.sock)" <<<'{"cmd":"debug-forbidden-syscall"}'
+	assert_output '{"ok":true}'
+	wait_for 30 gone "$pid"
+	run wait "$rpid"
+	assert_equal "$status" 159 # 128 + SIGSYS
+	assert_clean
+	# Detached, the state stays behind for delete --force to clear.
+	husk create --bundle "$BUNDLE" c2
+	husk start c2
+	pid=$(husk state c2 | jq -r .pid)
+	run socat -t 5 - "UNIX-CONNECT:$(sock_path "$HUSK_ROOT/c2" control.sock)" <<<'{"cmd":"debug-forbidden-syscall"}'
+	assert_output '{"ok":true}'
+	wait_for 30 gone "$pid"
+	wait_for 10 status_is c2 stopped
+	husk delete --force c2
+	run husk state c2
+	assert_failure
+	assert_clean
+}
