@@ -2,18 +2,13 @@
  * share every thread needs. Each entry says why it is there; an argument
  * filter narrows it where the argument is what makes a call dangerous:
  * ioctl request numbers (only the KVM and tap requests the thread makes),
- * socket families (Unix only), memory protections (never executable),
- * open flags (read-only, for the one thread that opens files at all) and
- * signals (kill only with the signals the thread sends).
+ * socket families (Unix only), memory protections (never executable), and
+ * open flags (read-only, for the one thread that opens files at all).
  *
- * Found by reading the code paths that run after set-up, then checked by
- * running the lab's container, device and guest suites with the filters in
- * log mode (--seccomp-log) and in kill mode, reading the kernel's audit
- * records (type=1326) of each run: a call that is not listed shows there
- * with its number. A call no path makes is left off, save the variant
- * another glibc makes for the same function (ppoll for poll, …).
- * Everything that opens devices, creates the VM, spawns virtiofsd or
- * configures taps runs before any filter is installed. */
+ * Found by reading the code paths that run after set-up and by booting
+ * containers under `strace -f` with the filters in log mode
+ * (--seccomp-log). Everything that opens devices, creates the VM, spawns
+ * virtiofsd or configures taps runs before any filter is installed. */
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
@@ -83,11 +78,13 @@ static const struct pol_rule main_loop[] = {
         ALLOW("accept4", "control clients; host-initiated vsock connections"),
         ALLOW("recvfrom", "control requests; vsock data from the host side"),
         ALLOW("sendto", "control replies; vsock data to the host side"),
+        ALLOW("recvmsg", "vhost-user replies"),
         ALLOW("sendmsg", "vhost-user requests"),
         ALLOW_IF("socket", 0, AF_UNIX, "a guest-initiated vsock connection to <uds>_<port>"),
         ALLOW("connect", "a guest-initiated vsock connection"),
         ALLOW("shutdown", "vsock half-close"),
         ALLOW("getsockopt", "SO_ERROR of a vsock connection"),
+        ALLOW("fcntl", "non-blocking flags of new connections"),
         ALLOW("poll", "vhost-user replies wait with a deadline"),
         ALLOW("ppoll", "poll() on some glibc versions"),
         ALLOW_IF("ioctl", 1, KVM_IRQ_LINE, "legacy interrupts (serial)"),
@@ -104,6 +101,7 @@ static const struct pol_rule main_loop[] = {
         ALLOW_IF("prlimit64", 1, RLIMIT_CORE, "no core dump when dying by a signal"),
         ALLOW("unlink", "sockets the monitor made"),
         ALLOW("rmdir", "the monitor's private socket directory"),
+        ALLOW("timerfd_settime", "device timers"),
         ALLOW("flock", "steal mode: the monitor's slots cleared from the shared table at the end"),
 };
 
@@ -146,8 +144,10 @@ static const struct pol_rule agent[] = {
         ALLOW("recvfrom", "agent replies"),
         ALLOW("sendto", "agent requests"),
         ALLOW("shutdown", "stdin closed"),
+        ALLOW("fcntl", "non-blocking stdio"),
         ALLOW("pwrite64", "the container's final statistics, into a file opened before"),
         ALLOW_IF("ioctl", 1, TIOCGWINSZ, "the terminal's size for the container's tty"),
+        ALLOW("splice", "stdio relayed without copies"),
 };
 
 #define TABLE(t)                                                                                   \
