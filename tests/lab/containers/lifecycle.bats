@@ -170,11 +170,18 @@ teardown() {
 @test "ten containers at once, each in its own VM" {
 	set_args sh -c 'echo $(cat /proc/sys/kernel/random/boot_id)'
 	for i in $(seq 10); do
-		husk run --bundle "$BUNDLE" "c$i" >"$BATS_TEST_TMPDIR/out.$i" &
+		(
+			rc=0
+			husk run --bundle "$BUNDLE" "c$i" >"$BATS_TEST_TMPDIR/out.$i" || rc=$?
+			echo "$rc" >"$BATS_TEST_TMPDIR/status.$i"
+		) &
 	done
 	wait
 	for i in $(seq 10); do
 		[ -s "$BATS_TEST_TMPDIR/out.$i" ] || fail "container c$i printed nothing"
+		# Each run ended on its own with the container's status (a
+		# monitor killed at the test's deadline ends with 137).
+		assert_equal "c$i: $(cat "$BATS_TEST_TMPDIR/status.$i")" "c$i: 0"
 	done
 	# Ten VMs, ten kernels, ten boot ids.
 	assert_equal "$(cat "$BATS_TEST_TMPDIR"/out.* | sort -u | wc -l)" 10
