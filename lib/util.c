@@ -158,6 +158,20 @@ int hk_path_join(const char *root, const char *rel, char **out, hk_err **err)
 	return 0;
 }
 
+int hk_mount_target(const char *dst, bool dir, int file_mode, hk_err **err)
+{
+	if (dir) {
+		if (mkdir(dst, 0755) < 0 && errno != EEXIST)
+			return hk_err_set(err, errno, "mkdir `%s`", dst);
+		return 0;
+	}
+	int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, file_mode);
+	if (fd < 0)
+		return hk_err_set(err, errno, "create `%s`", dst);
+	close(fd);
+	return 0;
+}
+
 int hk_mkdir_p(const char *path, int mode, hk_err **err)
 {
 	cleanup_free char *p = strdup(path);

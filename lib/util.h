@@ -32,6 +32,10 @@ int hk_path_clean(char *path);
 
 int hk_mkdir_p(const char *path, int mode, hk_err **err);
 
+/* A bind mount's target of the source's kind: a directory (0755, an
+ * existing one is fine) or an empty file created with file_mode. */
+int hk_mount_target(const char *dst, bool dir, int file_mode, hk_err **err);
+
 int hk_fd_set_cloexec(int fd, bool on, hk_err **err);
 
 /* Closes every fd >= first except those in keep: engines leak descriptors

@@ -114,15 +114,8 @@ static int bind_one(const struct pol_jail *j, const struct pol_jail_bind *b, hk_
 	if (hk_mkdir_p(dst, 0755, err) < 0)
 		return hk_err_wrap(err, "`%s`", b->path);
 	*slash = '/';
-	if (S_ISDIR(st.st_mode)) {
-		if (mkdir(dst, 0755) < 0 && errno != EEXIST)
-			return hk_err_set(err, errno, "mkdir `%s`", dst);
-	} else {
-		int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return hk_err_set(err, errno, "create `%s`", dst);
-		close(fd);
-	}
+	if (hk_mount_target(dst, S_ISDIR(st.st_mode), 0600, err) < 0)
+		return -1;
 	/* connect() wants write permission on a socket: the uid the monitor
 	 * becomes gets it on the sockets it is given, and only those. */
 	if (j->drop_ids && S_ISSOCK(st.st_mode) && chown(b->path, j->uid, j->gid) < 0)

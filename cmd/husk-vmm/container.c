@@ -94,15 +94,8 @@ static int share_one(const char *src, const char *dst, bool rec, bool ro, hk_err
 
 	if (stat(src, &st) < 0)
 		return hk_err_set(err, errno, "`%s`", src);
-	if (S_ISDIR(st.st_mode)) {
-		if (mkdir(dst, 0755) < 0 && errno != EEXIST)
-			return hk_err_set(err, errno, "mkdir `%s`", dst);
-	} else {
-		int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return hk_err_set(err, errno, "create `%s`", dst);
-		close(fd);
-	}
+	if (hk_mount_target(dst, S_ISDIR(st.st_mode), 0644, err) < 0)
+		return -1;
 	if (mount(src, dst, NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0)
 		return hk_err_set(err, errno, "bind `%s`", src);
 	if (ro && mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
