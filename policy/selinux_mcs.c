@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
@@ -188,6 +189,27 @@ static int filter_owners(int dfd, const char *dir, const char *name,
 	return 0;
 }
 
+/* Appends "owner\n" in one writev: with O_APPEND a single call on a local
+ * file goes in whole, while two writes from siblings sharing the pair could
+ * interleave ("sib1sib2\n\n"). */
+static int append_owner(int fd, const char *owner)
+{
+	size_t n = strlen(owner);
+	struct iovec iov[2] = {{(void *)owner, n}, {(void *)"\n", 1}};
+	ssize_t w;
+
+	do
+		w = writev(fd, iov, 2);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -1;
+	if ((size_t)w != n + 1) {
+		errno = ENOSPC; /* a regular file is written short only when full */
+		return -1;
+	}
+	return 0;
+}
+
 /* 0 when owner now holds p, 1 when its file exists already, -1 on error.
  * O_APPEND: an engine's claim of the same pair may append its owner between
  * our create and our write, and must not be written over. */
@@ -200,9 +222,10 @@ static int claim_at(int dfd, const struct pol_mcs_pair *p, const char *owner, hk
 	        dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return errno == EEXIST ? 1 : hk_err_set(err, errno, "claim MCS pair %s", name);
-	if (hk_write_all(fd, owner, strlen(owner), err) < 0 || hk_write_all(fd, "\n", 1, err) < 0) {
+	if (append_owner(fd, owner) < 0) {
+		int e = errno;
 		unlinkat(dfd, name, 0);
-		return hk_err_wrap(err, "claim MCS pair %s", name);
+		return hk_err_set(err, e, "claim MCS pair %s", name);
 	}
 	return 0;
 }
@@ -300,8 +323,7 @@ int pol_mcs_claim(const struct pol_mcs_pool *pool, const char *owner, const stru
 	if (read_owners(dfd, name, &owners) == 0 && has_owner(owners, owner))
 		return 1;
 	fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || hk_write_all(fd, owner, strlen(owner), NULL) < 0 ||
-	    hk_write_all(fd, "\n", 1, NULL) < 0)
+	if (fd < 0 || append_owner(fd, owner) < 0)
 		return hk_err_set(err, errno, "share MCS pair %s", name);
 	return 1;
 }
