@@ -41,9 +41,11 @@ static int try_connect(const char *uds, uint32_t port, int *out, uint64_t deadli
 		if (now >= deadline)
 			return hk_err_set(err, ETIMEDOUT, "vsock port %u: no answer", port);
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int r = poll(&p, 1, (int)((deadline - now) / 1000) + 1);
+		int r = hk_proto_poll(&p, (int)((deadline - now) / 1000) + 1);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && errno == ECANCELED)
+			return hk_err_set(err, errno, "vsock port %u: the VM stopped", port);
 		if (r <= 0)
 			continue;
 		ssize_t k = read(fd, line + n, 1);
@@ -63,7 +65,6 @@ static int try_connect(const char *uds, uint32_t port, int *out, uint64_t deadli
 int hk_vsock_connect(const char *uds, uint32_t port, int timeout_ms, hk_err **err)
 {
 	uint64_t deadline = hk_now_us() + (uint64_t)timeout_ms * 1000;
-	struct timespec pause = {0, 10 * 1000 * 1000};
 	int fd = -1;
 
 	for (;;) {
@@ -77,7 +78,8 @@ int hk_vsock_connect(const char *uds, uint32_t port, int timeout_ms, hk_err **er
 			                  "the agent did not answer on vsock port %u", port);
 		/* The guest is still booting: its listener appears by itself,
 		 * with no event to wait on from here. */
-		nanosleep(&pause, NULL);
+		if (hk_proto_poll(NULL, 10) < 0 && errno == ECANCELED)
+			return hk_err_set(err, errno, "vsock port %u: the VM stopped", port);
 	}
 }
 

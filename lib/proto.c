@@ -123,6 +123,32 @@ void hk_msg_free(struct hk_msg *m)
 	m->root = NULL;
 }
 
+static int cancel_fd = -1;
+
+void hk_proto_cancel_on(int fd)
+{
+	cancel_fd = fd;
+}
+
+int hk_proto_poll(struct pollfd *p, int ms)
+{
+	struct pollfd all[2];
+	nfds_t n = 0;
+
+	if (p)
+		all[n++] = *p;
+	if (cancel_fd >= 0)
+		all[n++] = (struct pollfd){.fd = cancel_fd, .events = POLLIN};
+	int r = poll(all, n, ms);
+	if (r > 0 && cancel_fd >= 0 && all[n - 1].revents) {
+		errno = ECANCELED;
+		return -1;
+	}
+	if (p)
+		p->revents = all[0].revents;
+	return r;
+}
+
 /* Reads exactly len bytes before the deadline. */
 static int read_full(int fd, void *buf, size_t len, uint64_t deadline_us, hk_err **err)
 {
@@ -137,9 +163,11 @@ static int read_full(int fd, void *buf, size_t len, uint64_t deadline_us, hk_err
 			ms = (int)((deadline_us - now + 999) / 1000);
 		}
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int r = poll(&pfd, 1, ms);
+		int r = hk_proto_poll(&pfd, ms);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && errno == ECANCELED)
+			return hk_err_set(err, errno, "agent reply: the VM stopped");
 		if (r < 0)
 			return hk_err_set(err, errno, "poll");
 		if (r == 0)

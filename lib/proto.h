@@ -7,6 +7,7 @@
 #ifndef HK_PROTO_H
 #define HK_PROTO_H
 
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,17 @@ int hk_frame_write(int fd, const char *payload, size_t len, hk_err **err);
  * timeout_ms (-1: forever), and parses it as an envelope. A peer that
  * closes before a whole frame is ECONNRESET. */
 int hk_frame_read_msg(int fd, int timeout_ms, struct hk_msg *m, hk_err **err);
+
+/* Every wait for a peer in this process (hk_frame_read_msg, the agent
+ * client's connects) ends with ECANCELED once fd is readable; -1, the
+ * default, for none. husk-vmm points it at the eventfd it writes when its
+ * VM stops: a container thread waiting on a guest that died mid-boot ends
+ * at once, not at its five-minute timeout. */
+void hk_proto_cancel_on(int fd);
+
+/* poll(2) of p (NULL: none, a pause of ms) and of the cancel fd: -1 with
+ * errno ECANCELED once that is readable, else as poll. */
+int hk_proto_poll(struct pollfd *p, int ms);
 
 /* Parses and checks an envelope: id a non-negative integer, exactly one of
  * method (a known one) / result / error, types as documented. */

@@ -323,6 +323,14 @@ static void *container_thread(void *arg)
 	vmm_vm_exit(s->vm, VMM_EXIT_RESET, "the container exited");
 	goto out;
 fail:
+	/* Waits on the agent end when the VM stops (hk_proto_cancel_on): why
+	 * it stopped says more than that they ended. */
+	if (err && err->code == ECANCELED) {
+		pthread_mutex_lock(&s->vm->exit_lock);
+		hk_err_set(&err, 0, "the VM stopped: %s",
+		           s->vm->exit_reason[0] ? s->vm->exit_reason : "no reason given");
+		pthread_mutex_unlock(&s->vm->exit_lock);
+	}
 	if (s->ready_fd >= 0) {
 		ready(s, "error %s\n", err ? err->msg : "unknown error");
 		s->failed = true;
@@ -428,6 +436,7 @@ int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_
 		hk_err_set(err, errno, "signalfd");
 		goto out;
 	}
+	hk_proto_cancel_on(s.stop_fd);
 	/* A terminal passes bytes untouched: the guest's pty does the line
 	 * discipline, as the container's own terminal. */
 	if (s.terminal && tcgetattr(STDIN_FILENO, &s.saved) == 0) {
@@ -464,8 +473,10 @@ int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_
 out:
 	if (s.sig_fd >= 0)
 		close(s.sig_fd);
-	if (s.stop_fd >= 0)
+	if (s.stop_fd >= 0) {
+		hk_proto_cancel_on(-1);
 		close(s.stop_fd);
+	}
 	if (s.stats_fd >= 0)
 		close(s.stats_fd);
 	if (s.ready_fd >= 0 && rc < 0)

@@ -1,8 +1,13 @@
 /* The agent protocol's framing and envelopes. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/agent_client.h"
 #include "lib/cleanup.h"
 #include "lib/proto.h"
 #include "tests/unit/tap.h"
@@ -80,9 +85,44 @@ static int test_envelopes(void)
 	return 0;
 }
 
+/* Once the cancel fd is readable, a reply that will never come and a
+ * connect that keeps being refused end with ECANCELED, long before their
+ * timeouts (husk-vmm's container thread, its VM gone mid-boot). */
+static int test_cancel(void)
+{
+	cleanup_close int stop = eventfd(0, EFD_CLOEXEC), a = -1, b = -1;
+	int sv[2];
+	uint64_t one = 1;
+	struct hk_msg m;
+
+	CHECK(stop >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	a = sv[0];
+	b = sv[1];
+	hk_proto_cancel_on(stop);
+	{
+		/* Not cancelled yet: a short timeout is a timeout. */
+		cleanup_err hk_err *err = NULL;
+		CHECK(hk_frame_read_msg(a, 20, &m, &err) < 0 && err->code == ETIMEDOUT);
+	}
+	CHECK(write(stop, &one, sizeof(one)) == sizeof(one));
+	{
+		cleanup_err hk_err *err = NULL;
+		CHECK(hk_frame_read_msg(a, 600000, &m, &err) < 0 && err->code == ECANCELED);
+	}
+	{
+		cleanup_err hk_err *err = NULL;
+		CHECK(hk_vsock_connect("/nonexistent/husk-test.sock", 1024, 600000, &err) < 0 &&
+		      err->code == ECANCELED);
+		printf("#   %s\n", err->msg);
+	}
+	hk_proto_cancel_on(-1);
+	return 0;
+}
+
 int main(void)
 {
 	RUN_TEST(test_frames);
 	RUN_TEST(test_envelopes);
+	RUN_TEST(test_cancel);
 	TAP_DONE();
 }

@@ -65,3 +65,24 @@ teardown() {
 	assert_success
 	assert_clean
 }
+
+@test "a guest that dies before its agent answers fails the create with the reason, at once" {
+	# An initramfs whose /init exits: the guest kernel panics ("Attempted
+	# to kill init") while the monitor still waits to reach the agent. That
+	# wait ends with the VM (it used to last its five-minute timeout, per
+	# connection), and create reports why the VM stopped.
+	printf '#!/bin/busybox sh\nexit 3\n' >"$BATS_TEST_TMPDIR/init"
+	printf '%s\n' 'dir /dev 0755' 'nod /dev/console 0600 c 5 1' 'dir /bin 0755' \
+		"file /bin/busybox $BUNDLE/rootfs/bin/busybox 0755" \
+		"file /init $BATS_TEST_TMPDIR/init 0755" >"$BATS_TEST_TMPDIR/list"
+	"$HUSK_SRC/build/guest/mkcpio" "$BATS_TEST_TMPDIR/list" "$BATS_TEST_TMPDIR/dying.cpio"
+	jq -n --arg i "$BATS_TEST_TMPDIR/dying.cpio" '{initrd: $i}' >"$BATS_TEST_TMPDIR/husk.json"
+	set_args true
+	HUSK_CONFIG="$BATS_TEST_TMPDIR/husk.json" run husk create --bundle "$BUNDLE" c1 </dev/null
+	assert_failure
+	assert_output --partial "the VM stopped: guest kernel panic"
+	assert_output --partial "Attempted to kill init"
+	husk delete --force c1
+	[ ! -e "$HUSK_ROOT/c1" ]
+	assert_clean
+}
