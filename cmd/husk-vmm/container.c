@@ -236,19 +236,34 @@ static void resize(struct cstate *s, struct hk_agent *side)
 		hk_debug("resize: %s", err->msg);
 }
 
-static int open_streams(struct cstate *s, int st[4], hk_err **err)
+/* What is left of the deadline, in ms (at least 1: a last try). */
+static int left_ms(uint64_t deadline)
+{
+	uint64_t now = hk_now_us();
+	return now >= deadline ? 1 : (int)((deadline - now + 999) / 1000);
+}
+
+/* The agent's streams, then its control connection: one deadline for all,
+ * which is the guest's time to boot. */
+static int open_streams(struct cstate *s, int st[4], struct hk_agent *ctl, hk_err **err)
 {
 	static const char *const kinds[] = {HK_STREAM_STDIN, HK_STREAM_STDOUT, HK_STREAM_STDERR};
+	uint64_t deadline = hk_now_us() + (uint64_t)AGENT_TIMEOUT * 1000;
+
 	if (s->terminal) {
-		st[3] = hk_agent_stream(s->uds, HK_INIT_PROCESS, HK_STREAM_TTY, AGENT_TIMEOUT, err);
-		return st[3] < 0 ? -1 : 0;
-	}
-	for (int i = 0; i < 3; i++) {
-		st[i] = hk_agent_stream(s->uds, HK_INIT_PROCESS, kinds[i], AGENT_TIMEOUT, err);
-		if (st[i] < 0)
+		st[3] = hk_agent_stream(s->uds, HK_INIT_PROCESS, HK_STREAM_TTY, left_ms(deadline),
+		                        err);
+		if (st[3] < 0)
 			return -1;
+	} else {
+		for (int i = 0; i < 3; i++) {
+			st[i] = hk_agent_stream(s->uds, HK_INIT_PROCESS, kinds[i],
+			                        left_ms(deadline), err);
+			if (st[i] < 0)
+				return -1;
+		}
 	}
-	return 0;
+	return hk_agent_open(ctl, s->uds, left_ms(deadline), err);
 }
 
 struct sigctx {
@@ -277,7 +292,7 @@ static void *container_thread(void *arg)
 
 	if (hk_thread_enter(HK_THREAD_AGENT, &err) < 0)
 		goto fail;
-	if (open_streams(s, st, &err) < 0 || hk_agent_open(&ctl, s->uds, AGENT_TIMEOUT, &err) < 0)
+	if (open_streams(s, st, &ctl, &err) < 0)
 		goto fail;
 	hk_buf_printf(&p, "{\"id\":");
 	hk_buf_jstr(&p, s->c->id);
