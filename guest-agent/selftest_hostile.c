@@ -225,12 +225,14 @@ static void out_width(unsigned port, unsigned w, uint32_t v)
 static void rep_out(unsigned port)
 {
 	uint32_t buf[64];
+	uint8_t *bytes = (uint8_t *)buf;
 
-	for (unsigned i = 0; i < 64; i++) {
+	for (unsigned i = 0; i < 64; i++)
 		buf[i] = (uint32_t)hostile_garbage();
-		if (port == I8042_CMD && (buf[i] & 0xff) == I8042_RESET)
-			buf[i] ^= 1;
-	}
+	/* outsb sends every byte on its own: none may be the reset. */
+	for (unsigned i = 0; port == I8042_CMD && i < sizeof(buf); i++)
+		if (bytes[i] == I8042_RESET)
+			bytes[i] ^= 1;
 	const void *s = buf;
 	unsigned long c = 64;
 	__asm__ volatile("rep outsb" : "+S"(s), "+c"(c) : "d"((uint16_t)port) : "memory");
