@@ -33,7 +33,7 @@ guest-kernel:
 
 guest: guest-kernel $(GUEST)/initramfs.cpio
 
-lab-check: all guest
+lab-check: all guest asan-vmm
 	bats --print-output-on-failure --filter-tags '!known-bug' tests/lab
 
 # Tests tagged known-bug: real failures not yet understood, kept runnable.

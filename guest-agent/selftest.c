@@ -1,6 +1,7 @@
 /* Self-tests the guest runs on itself when the kernel command line names
  * one (husk.selftest=NAME): the lab's proof that the image works, and later
  * the device checks from inside the guest. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,33 @@ static int idle(char *why, size_t len)
 	return 0;
 }
 
+/* A guest that shows it is alive: a line a second, each after a read from
+ * the monitor's rng, for husk.sleep seconds (default 3600). The hostile-
+ * guest lab test runs one beside the hostile guest and watches the count
+ * go on growing. */
+static int heartbeat(char *why, size_t len)
+{
+	char buf[16];
+	unsigned s = 3600;
+	unsigned char b[16];
+
+	if (agent_cmdline_get("husk.sleep", buf, sizeof(buf)))
+		s = (unsigned)atoi(buf);
+	for (unsigned i = 1; i <= s; i++) {
+		int fd = open("/dev/hwrng", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, b, sizeof(b));
+		if (fd >= 0)
+			close(fd);
+		if (n != (ssize_t)sizeof(b)) {
+			snprintf(why, len, "read /dev/hwrng at beat %u", i);
+			return -1;
+		}
+		agent_say("husk-selftest heartbeat %u", i);
+		sleep(1);
+	}
+	return 0;
+}
+
 static int fail(char *why, size_t len)
 {
 	snprintf(why, len, "failing on purpose");
@@ -54,6 +82,8 @@ static const struct {
         /* clang-format off */
 	{"basic", basic},
 	{"fail", fail},
+	{"heartbeat", heartbeat},
+	{"hostile", selftest_hostile},
 	{"idle", idle},
 	{"rng", selftest_rng},
 	{"blk", selftest_blk},

@@ -8,5 +8,6 @@ int selftest_rng(char *why, size_t len);
 int selftest_blk(char *why, size_t len);
 int selftest_vsock(char *why, size_t len);
 int selftest_fs(char *why, size_t len);
+int selftest_hostile(char *why, size_t len);
 
 #endif

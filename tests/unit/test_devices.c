@@ -32,14 +32,24 @@ static void queue_setup(struct virtio_dev *d, unsigned q, uint16_t size)
 	wr(d, 0x44, 1);
 }
 
+static int activations;
+
+static int count_activate(struct virtio_dev *d, hk_err **err)
+{
+	activations++;
+	return 0;
+}
+
 static int test_transport(void)
 {
 	struct virtio_dev d;
 	cleanup_err hk_err *err = NULL;
 	int irq = eventfd(0, EFD_NONBLOCK);
+	/* rng, counting its activations. */
+	struct virtio_dev_ops ops = virtio_rng_ops;
+	ops.activate = count_activate;
 
-	CHECK(virtio_dev_init(&d, &virtio_rng_ops, NULL, &mem, NULL, 0xd0000000, 5, irq, &err) ==
-	      0);
+	CHECK(virtio_dev_init(&d, &ops, NULL, &mem, NULL, 0xd0000000, 5, irq, &err) == 0);
 	CHECK(rd(&d, 0x000) == 0x74726976 && rd(&d, 0x004) == 2 && rd(&d, 0x008) == 4);
 	wr(&d, 0x14, 1);
 	CHECK(rd(&d, 0x10) & 1);           /* VERSION_1 is bit 32 */
@@ -58,6 +68,14 @@ static int test_transport(void)
 	wr(&d, 0x80, 0xffff0000);
 	wr(&d, 0x44, 1);
 	CHECK(rd(&d, 0x44) == 0 && (rd(&d, 0x70) & 64));
+	/* The driver's next status write neither clears NEEDS_RESET (only a
+	 * reset does) nor starts the device on the refused queue. */
+	wr(&d, 0x70, 1 | 2 | 8 | 4);
+	CHECK((rd(&d, 0x70) & 64) && activations == 0);
+	/* Nor does a driver set NEEDS_RESET itself. */
+	driver_init(&d, 1ULL << 32);
+	wr(&d, 0x70, 1 | 2 | 8 | 64);
+	CHECK(!(rd(&d, 0x70) & 64));
 	driver_init(&d, 1ULL << 32);
 	queue_setup(&d, 0, 8);
 	CHECK(rd(&d, 0x44) == 1);
@@ -66,6 +84,7 @@ static int test_transport(void)
 	wr(&d, 0x30, 7); /* a queue the device does not have */
 	CHECK(rd(&d, 0x34) == 0);
 	wr(&d, 0x70, 1 | 2 | 8 | 4);
+	CHECK(activations == 1);
 	/* A kick reaches the loop's eventfd; out-of-range queues are ignored. */
 	wr(&d, 0x50, 0);
 	wr(&d, 0x50, 99);

@@ -239,12 +239,18 @@ static bool write_status(struct virtio_dev *d, uint32_t v)
 		reset_locked(d);
 		return false;
 	}
+	/* FEATURES_OK and NEEDS_RESET are the device's to set: a driver that
+	 * writes NEEDS_RESET back as 0 has not reset the device (only a write
+	 * of 0 does), and one that sets it has not been refused anything. */
+	const uint32_t device_bits = VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_NEEDS_RESET;
 	uint32_t newbits = v & ~d->status;
-	d->status = (d->status & VIRTIO_STATUS_FEATURES_OK) |
-	            (v & ~(uint32_t)VIRTIO_STATUS_FEATURES_OK);
+	d->status = (d->status & device_bits) | (v & ~device_bits);
 	if (newbits & VIRTIO_STATUS_FEATURES_OK)
 		features_ok(d);
-	if ((newbits & VIRTIO_STATUS_DRIVER_OK) && (d->status & VIRTIO_STATUS_FEATURES_OK))
+	/* A device that asked for a reset (a queue refused, a ring broken)
+	 * does not start on what it refused. */
+	if ((newbits & VIRTIO_STATUS_DRIVER_OK) && (d->status & VIRTIO_STATUS_FEATURES_OK) &&
+	    !(d->status & VIRTIO_STATUS_NEEDS_RESET))
 		return true;
 	return false;
 }
