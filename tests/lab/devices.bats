@@ -69,10 +69,15 @@ setup() {
 	assert_failure
 }
 
-# This one failed twice in three runs (a triple fault on vCPU 0 during the
-# vsock part, once no exit after the reboot) until the guest kernel lost
-# JUMP_LABEL (guest-agent/image/guest-kernel.config says why); six runs in a
-# row passed after that.
+# known-bug: the only lab test with an SMP guest (--cpus 2). It failed twice
+# in three runs (a triple fault on vCPU 0 during the vsock part, once no
+# exit after the reboot), then passed six in a row once the guest kernel
+# lost JUMP_LABEL; in a fresh-clone CI run on a loaded machine the guest
+# passed every self-test, printed "reboot: Restarting system", and its
+# monitor did not exit before the lab's timeout. vsock-run now prints where
+# each of the monitor's threads waits when that happens (past 180 s): run
+# `make lab-known-bugs` to see it.
+# bats test_tags=known-bug
 @test "every device at once, and the monitor exits 0 after the guest's reboot" {
 	local share="$BATS_TEST_TMPDIR/share" img="$BATS_TEST_TMPDIR/disk.img"
 	mkdir -p "$share"
