@@ -64,10 +64,21 @@ update_config() {
 	jq "$@" "$BUNDLE/config.json" >"$tmp" && mv "$tmp" "$BUNDLE/config.json"
 }
 
+# The monitors and virtiofsd processes of this bats run: their arguments
+# name its temporary directory (bundles, state, shares, sockets), which
+# those of other work on the host (another checkout's tests, benchmarks)
+# do not, whatever their parent now is.
+our_procs() {
+	local p
+	for p in $(pgrep -x husk-vmm; pgrep -x virtiofsd); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$BATS_RUN_TMPDIR" && echo "$p"
+	done | sort
+}
+
 # Snapshots of what a failed command must not leave behind.
 snapshot_host() {
 	cat /proc/self/mountinfo | awk '{print $5}' | sort >"$BATS_TEST_TMPDIR/mounts.before"
-	{ pgrep -x husk-vmm; pgrep -x virtiofsd; } | sort >"$BATS_TEST_TMPDIR/procs.before" || true
+	our_procs >"$BATS_TEST_TMPDIR/procs.before" || true
 	husk_cgroups >"$BATS_TEST_TMPDIR/cgroups.before"
 }
 
@@ -80,7 +91,7 @@ husk_cgroups() {
 # Only what appeared counts: other work on the host may end meanwhile.
 assert_nothing_leaked() {
 	awk '{print $5}' /proc/self/mountinfo | sort >"$BATS_TEST_TMPDIR/mounts.after"
-	{ pgrep -x husk-vmm; pgrep -x virtiofsd; } | sort >"$BATS_TEST_TMPDIR/procs.after" || true
+	our_procs >"$BATS_TEST_TMPDIR/procs.after" || true
 	run comm -13 "$BATS_TEST_TMPDIR/mounts.before" "$BATS_TEST_TMPDIR/mounts.after"
 	assert_output ""
 	run comm -13 "$BATS_TEST_TMPDIR/procs.before" "$BATS_TEST_TMPDIR/procs.after"

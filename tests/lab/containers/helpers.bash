@@ -123,7 +123,7 @@ no_vmm_left() {
 }
 
 procs_now() {
-	{ pgrep -x husk-vmm; pgrep -x virtiofsd; } | sort
+	our_procs
 }
 
 # fetch HOST PORT: the body of GET / (bash's /dev/tcp: the static busybox's
