@@ -44,6 +44,17 @@ bj_mode() {
 	if grep -q 'husk.lab=' /proc/cmdline 2>/dev/null; then echo lab; else echo native; fi
 }
 
+# bj_lab SCRIPT [tests/lab/run options]: runs SCRIPT again in the lab (or
+# directly where the host boots guests), with N, T and the host's machine
+# line, unless it is there already.
+bj_lab() {
+	[ -z "${HUSK_IN_LAB:-}" ] || return 0
+	_s=$1
+	shift
+	HUSK_BENCH_HOST=$(bj_machine) HUSK_IN_LAB=1 exec tests/lab/run "$@" --env N --env T \
+		--env HUSK_IN_LAB --env HUSK_BENCH_HOST -- "$_s"
+}
+
 # bj_stats FILE: "median min max" of the numbers in FILE, one a line.
 bj_stats() {
 	sort -n "$1" | awk '{a[NR]=$1} END {if (NR == 0) {print "0 0 0"; exit}

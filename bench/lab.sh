@@ -17,7 +17,7 @@ while [ $i -lt "$N" ]; do
 	tests/lab/run --timeout 120 -- true
 	echo $((($(date +%s%N) - s) / 1000)) >>"$tmp/lab"
 	tests/lab/run --timeout 120 -- build/husk-vmm --kernel build/guest/vmlinux \
-		--initrd build/guest/initramfs.cpio --console none 2>&1 |
+		--initrd build/guest/initramfs.cpio --console none --cmdline husk.selftest=basic 2>&1 |
 		sed -n 's/.*boot-time-us=\([0-9]*\).*/\1/p' >>"$tmp/boot"
 	i=$((i + 1))
 done

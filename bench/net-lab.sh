@@ -15,10 +15,7 @@ set -eu
 cd "$(dirname "$0")/.."
 T=${T:-10}
 . bench/json.sh
-if [ -z "${HUSK_IN_LAB:-}" ]; then
-	HUSK_BENCH_HOST=$(bj_machine) exec tests/lab/run --timeout 1800 --mem 3072 --env T \
-		--env HUSK_IN_LAB --env HUSK_BENCH_HOST -- env HUSK_IN_LAB=1 T="$T" "$0"
-fi
+bj_lab "$0" --timeout 1800 --mem 3072
 command -v iperf3 >/dev/null || { echo "bench: iperf3 is not installed (scripts/install-deps)" >&2; exit 1; }
 raw=bench/results/net-lab
 mkdir -p "$raw"

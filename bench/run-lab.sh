@@ -9,10 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 N=${N:-10}
 . bench/json.sh
-if [ -z "${HUSK_IN_LAB:-}" ]; then
-	HUSK_BENCH_HOST=$(bj_machine) exec tests/lab/run --timeout 1500 --env N --env HUSK_IN_LAB \
-		--env HUSK_BENCH_HOST -- env HUSK_IN_LAB=1 N="$N" "$0"
-fi
+bj_lab "$0" --timeout 1500
 tmp=$(mktemp -d)
 root=$tmp/husk-root
 cleanup() {
