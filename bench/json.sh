@@ -66,66 +66,67 @@ bj_ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 == 0) print 0; else printf "%.2f\n", a / b}'
 }
 
-# _bj_cells "a|b|c": a JSON array, numbers as numbers.
-_bj_cells() {
-	printf '%s' "$1" | jq -R 'split("|") | map(. as $c | (tonumber? // $c))'
-}
-
-# _bj_edit JQ-PROGRAM [jq args]: edits the document being built.
-_bj_edit() {
-	_p=$1
+# The calls below append one line each, fields apart by tabs, to
+# BJ_OPS; bj_end builds the document from them with a single jq, since a
+# process per call is slow in the lab's emulated guest.
+_bj_op() {
+	_l=$1
 	shift
-	jq "$@" "$_p" "$BJ_DOC" >"$BJ_DOC.new" && mv "$BJ_DOC.new" "$BJ_DOC"
+	for _f in "$@"; do _l="$_l	$(printf %s "$_f" | tr '\t\n' '  ')"; done
+	printf '%s\n' "$_l" >>"$BJ_OPS"
 }
 
 # bj_begin NAME TITLE RUNS: starts bench/results/NAME.json.
 bj_begin() {
 	mkdir -p bench/results
 	BJ_OUT=bench/results/$1.json
-	BJ_DOC=bench/results/$1.json.tmp
-	jq -n --arg b "$1" --arg t "$2" --arg m "$(bj_mode)" --arg mc "$(bj_machine)" \
-		--argjson n "$3" \
-		'{bench: $b, title: $t, mode: $m, machine: $mc, runs: $n,
-		  tables: [], series: [], notes: []}' >"$BJ_DOC"
+	BJ_OPS=bench/results/$1.json.tmp
+	: >"$BJ_OPS"
+	_bj_op begin "$1" "$2" "$(bj_mode)" "$(bj_machine)" "$3"
 }
 
 # bj_table TITLE "col|col|...": a new table; bj_row adds to it.
-bj_table() {
-	_bj_edit '.tables += [{title: $t, columns: $c, rows: []}]' \
-		--arg t "$1" --argjson c "$(_bj_cells "$2")"
-}
-bj_row() {
-	_bj_edit '.tables[-1].rows += [$r]' --argjson r "$(_bj_cells "$1")"
-}
+bj_table() { _bj_op table "$1" "$2"; }
+bj_row() { _bj_op row "$1"; }
 
 # bj_series TITLE line|bars XLABEL YLABEL "name|name|...": a new plot;
 # bj_point "x|y1|y2|..." adds to it (one y per name).
-bj_series() {
-	_bj_edit '.series += [{title: $t, kind: $k, x: $x, y: $y, names: $n, points: []}]' \
-		--arg t "$1" --arg k "$2" --arg x "$3" --arg y "$4" --argjson n "$(_bj_cells "$5")"
-}
-bj_point() {
-	_bj_edit '.series[-1].points += [$p]' --argjson p "$(_bj_cells "$1")"
-}
+bj_series() { _bj_op series "$1" "$2" "$3" "$4" "$5"; }
+bj_point() { _bj_op point "$1"; }
 
 # bj_note TEXT
-bj_note() {
-	_bj_edit '.notes += [$t]' --arg t "$1"
-}
+bj_note() { _bj_op note "$1"; }
 
 # bj_headline WHAT SUBJECT VALUE PEER PEER_VALUE UNIT: a line of the
 # report's summary, the ratio computed here.
 # A figure with no peer has PEER and PEER_VALUE empty: null in the JSON.
-bj_headline() {
-	_bj_edit 'def num: if . == "" then null else tonumber end;
-		.summary += [{what: $w, subject: $s, value: ($v | num), peer: (if $p == "" then null else $p end),
-		peer_value: ($pv | num), unit: $u, ratio: (if $pv == "" then null else $r | num end)}]' \
-		--arg w "$1" --arg s "$2" --arg v "$3" --arg p "$4" --arg pv "$5" --arg u "$6" \
-		--arg r "$(bj_ratio "$3" "${5:-0}")"
-}
+bj_headline() { _bj_op headline "$1" "$2" "$3" "$4" "$5" "$6" "$(bj_ratio "$3" "${5:-0}")"; }
 
 # bj_end: the document in place, whole (a reader never sees half of one).
 bj_end() {
-	mv "$BJ_DOC" "$BJ_OUT"
+	jq -Rn '
+		def cells: split("|") | map(. as $c | (tonumber? // $c));
+		def num: if . == "" then null else tonumber end;
+		reduce (inputs | split("\t")) as $l ({};
+			if $l[0] == "begin" then
+				{bench: $l[1], title: $l[2], mode: $l[3], machine: $l[4],
+				 runs: ($l[5] | tonumber), tables: [], series: [], notes: []}
+			elif $l[0] == "table" then
+				.tables += [{title: $l[1], columns: ($l[2] | cells), rows: []}]
+			elif $l[0] == "row" then .tables[-1].rows += [$l[1] | cells]
+			elif $l[0] == "series" then
+				.series += [{title: $l[1], kind: $l[2], x: $l[3], y: $l[4],
+					names: ($l[5] | cells), points: []}]
+			elif $l[0] == "point" then .series[-1].points += [$l[1] | cells]
+			elif $l[0] == "note" then .notes += [$l[1]]
+			elif $l[0] == "headline" then
+				.summary += [{what: $l[1], subject: $l[2], value: ($l[3] | num),
+					peer: (if $l[4] == "" then null else $l[4] end),
+					peer_value: ($l[5] | num), unit: $l[6],
+					ratio: (if $l[5] == "" then null else $l[7] | num end)}]
+			else error("bench/json.sh: unknown line \($l[0])") end)' \
+		"$BJ_OPS" >"$BJ_OUT.new"
+	rm -f "$BJ_OPS"
+	mv "$BJ_OUT.new" "$BJ_OUT"
 	echo "raw results: $BJ_OUT"
 }
