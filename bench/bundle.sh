@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Sourced by the benchmarks (not run: not executable, so scripts/bench skips
 # it). busybox_bundle DIR: a busybox bundle in DIR as the tests make it,
 # config.json from `husk spec` with no terminal.

@@ -17,17 +17,19 @@ while [ $i -lt "$N" ]; do
 	tests/lab/run --timeout 120 -- true
 	echo $((($(date +%s%N) - s) / 1000)) >>"$tmp/lab"
 	tests/lab/run --timeout 120 -- build/husk-vmm --kernel build/guest/vmlinux \
-		--initrd build/guest/initramfs.cpio --console none 2>&1 |
+		--initrd build/guest/initramfs.cpio --console none --cmdline husk.selftest=basic 2>&1 |
 		sed -n 's/.*boot-time-us=\([0-9]*\).*/\1/p' >>"$tmp/boot"
 	i=$((i + 1))
 done
-stat() { sort -n "$1" | awk '{a[NR]=$1} END {printf "%d %d %d", a[int((NR+1)/2)], a[1], a[NR]}'; }
-set -- $(stat "$tmp/lab")
-lm=$1 lmin=$2 lmax=$3
-set -- $(stat "$tmp/boot")
-bm=$1 bmin=$2 bmax=$3
+. bench/json.sh
+bj_stats "$tmp/lab" >"$tmp/st" && read -r lm lmin lmax <"$tmp/st"
+bj_stats "$tmp/boot" >"$tmp/st" && read -r bm bmin bmax <"$tmp/st"
 printf '%-40s %12s %12s %12s\n' "the lab ($N runs)" "median us" "min us" "max us"
 printf '%-40s %12d %12d %12d\n' "tests/lab/run -- true" "$lm" "$lmin" "$lmax"
 printf '%-40s %12d %12d %12d\n' "guest boot timer inside (husk-vmm)" "$bm" "$bmin" "$bmax"
-printf '{"benchmark":"lab","runs":%d,"unit":"us","lab_roundtrip":{"median":%d,"min":%d,"max":%d},"guest_boot_timer":{"median":%d,"min":%d,"max":%d}}\n' \
-	"$N" "$lm" "$lmin" "$lmax" "$bm" "$bmin" "$bmax" >bench/results/lab.json
+bj_begin lab "The lab itself (nested KVM under QEMU TCG)" "$N"
+bj_table "round trip and guest boot, us" "what|median|min|max"
+bj_row "tests/lab/run -- true|$lm|$lmin|$lmax"
+bj_row "guest boot timer inside the lab (husk-vmm)|$bm|$bmin|$bmax"
+bj_note "Measured from this host: the lab is a QEMU TCG guest with its own KVM, so every lab figure in this report is an emulation figure; only ratios carry over."
+bj_end

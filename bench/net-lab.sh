@@ -14,10 +14,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 T=${T:-10}
-if [ -z "${HUSK_IN_LAB:-}" ]; then
-	exec tests/lab/run --timeout 1800 --mem 3072 --env T --env HUSK_IN_LAB -- \
-		env HUSK_IN_LAB=1 T="$T" "$0"
-fi
+. bench/json.sh
+bj_lab "$0" --timeout 1800 --mem 3072
 command -v iperf3 >/dev/null || { echo "bench: iperf3 is not installed (scripts/install-deps)" >&2; exit 1; }
 raw=bench/results/net-lab
 mkdir -p "$raw"
@@ -77,9 +75,11 @@ wait_server() {
 # measure NAME ADDR: Gbit/s each way and the median ping in ms.
 measure() {
 	wait_server "$2"
-	local dir
+	local dir rev
 	for dir in to from; do
-		iperf3 -c "$2" -t "$T" $([ $dir = from ] && echo -R) -J >"$raw/$1-$dir-container.json" || true
+		rev=
+		[ $dir = to ] || rev=-R
+		iperf3 -c "$2" -t "$T" ${rev:+"$rev"} -J >"$raw/$1-$dir-container.json" || true
 		if [ "$(jq -r '.error // empty' "$raw/$1-$dir-container.json")" ]; then
 			echo "bench: iperf3 $1 $dir: $(jq -r .error "$raw/$1-$dir-container.json")" >&2
 			exit 1
@@ -107,18 +107,27 @@ measure runc 10.79.2.2 >"$tmp/runc"
 read -r r_in r_out r_ping <"$tmp/runc"
 runc --root "$tmp/runc-root" delete --force srv
 
-mode=native
-[ -d /sys/module/kvm_amd ] && grep -q 'husk.lab=' /proc/cmdline 2>/dev/null && mode=lab
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+mode=$(bj_mode)
+ratio() { bj_ratio "$@"; }
 printf 'container network, host side of the veth <-> container (%s mode, iperf3 TCP %d s, ping -c 100)\n' "$mode" "$T"
 printf '%-26s %14s %14s %12s\n' runtime "to Gbit/s" "from Gbit/s" "ping ms"
 printf '%-26s %14.3f %14.3f %12s\n' "husk (tc mirred + tap)" "$h_in" "$h_out" "$h_ping"
 printf '%-26s %14.3f %14.3f %12s\n' "runc (veth)" "$r_in" "$r_out" "$r_ping"
 printf '%-26s %14s %14s %12s\n' "husk / runc" "$(ratio "$h_in" "$r_in")" "$(ratio "$h_out" "$r_out")" \
 	"$(ratio "$h_ping" "$r_ping")"
-cat >bench/results/net-lab.json <<JSON
-{"benchmark":"net-lab","mode":"$mode","seconds":$T,"unit_throughput":"Gbit/s","unit_latency":"ms",
- "husk":{"to_container":$h_in,"from_container":$h_out,"ping_median":$h_ping},
- "runc":{"to_container":$r_in,"from_container":$r_out,"ping_median":$r_ping},
- "ratio":{"to_container":$(ratio "$h_in" "$r_in"),"from_container":$(ratio "$h_out" "$r_out"),"ping_median":$(ratio "$h_ping" "$r_ping")}}
-JSON
+r3() { awk -v v="$1" 'BEGIN {printf "%.3f", v}'; }
+bj_begin net-lab "Container network: husk against runc" 1
+bj_table "host side of the veth <-> container (iperf3 TCP $T s each way, ping -c 100)" \
+	"runtime|to container Gbit/s|from container Gbit/s|ping median ms"
+bj_row "husk (tc mirred + tap + virtio-net)|$(r3 "$h_in")|$(r3 "$h_out")|$h_ping"
+bj_row "runc (veth)|$(r3 "$r_in")|$(r3 "$r_out")|$r_ping"
+bj_row "husk / runc|$(ratio "$h_in" "$r_in")|$(ratio "$h_out" "$r_out")|$(ratio "$h_ping" "$r_ping")"
+bj_series "throughput, Gbit/s" bars "direction" "Gbit/s" "husk|runc"
+bj_point "to container|$h_in|$r_in"
+bj_point "from container|$h_out|$r_out"
+bj_headline "TCP to the container (Gbit/s)" husk "$(r3 "$h_in")" runc "$(r3 "$r_in")" Gbit/s
+bj_headline "TCP from the container (Gbit/s)" husk "$(r3 "$h_out")" runc "$(r3 "$r_out")" Gbit/s
+bj_headline "ping round trip (median ms)" husk "$h_ping" runc "$r_ping" ms
+bj_note "One iperf3 run of $T s per direction and runtime (T in the environment sets it); raw iperf3 and ping output in bench/results/net-lab/."
+[ "$mode" = native ] || bj_note "Lab mode: both runtimes run in the nested lab (QEMU TCG), so the absolute figures are emulation figures; only the ratios carry over."
+bj_end

@@ -8,10 +8,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 N=${N:-10}
-mkdir -p bench/results
-if [ -z "${HUSK_IN_LAB:-}" ]; then
-	exec tests/lab/run --timeout 1500 --env N --env HUSK_IN_LAB -- env HUSK_IN_LAB=1 N="$N" "$0"
-fi
+. bench/json.sh
+bj_lab "$0" --timeout 1500
 tmp=$(mktemp -d)
 root=$tmp/husk-root
 cleanup() {
@@ -52,14 +50,10 @@ done
 shmem=$(awk '/^RssShmem:/ {print $2}' "/proc/$vmm/status")
 build/husk --root "$root" delete --force idle
 
-stat() { sort -n "$1" | awk '{a[NR]=$1} END {printf "%d %d %d", a[int((NR+1)/2)], a[1], a[NR]}'; }
-set -- $(stat "$tmp/husk")
-hm=$1 hmin=$2 hmax=$3
-set -- $(stat "$tmp/runc")
-rm_=$1 rmin=$2 rmax=$3
-ratio=$(awk -v a="$hm" -v b="$rm_" 'BEGIN {printf "%.1f", a / b}')
-mode=native
-[ -d /sys/module/kvm_amd ] && grep -q 'husk.lab=' /proc/cmdline 2>/dev/null && mode=lab
+bj_stats "$tmp/husk" >"$tmp/st" && read -r hm hmin hmax <"$tmp/st"
+bj_stats "$tmp/runc" >"$tmp/st" && read -r rm_ rmin rmax <"$tmp/st"
+ratio=$(bj_ratio "$hm" "$rm_")
+mode=$(bj_mode)
 printf 'run of busybox true, end to end (%s mode, %d runs each)\n' "$mode" "$N"
 printf '%-22s %12s %12s %12s\n' runtime "median us" "min us" "max us"
 printf '%-22s %12d %12d %12d\n' "husk (microVM)" "$hm" "$hmin" "$hmax"
@@ -71,9 +65,19 @@ printf '%-34s %10d\n' "husk-vmm (with guest memory)" "$vmm_kib"
 printf '%-34s %10d\n' "  of which guest memory touched" "$shmem"
 printf '%-34s %10d\n' "virtiofsd" "$vfs_kib"
 printf '%-34s %10d\n' total $((vmm_kib + vfs_kib))
-cat >bench/results/run-lab.json <<JSON
-{"benchmark":"run-lab","mode":"$mode","runs":$N,"unit":"us",
- "husk":{"median":$hm,"min":$hmin,"max":$hmax},
- "runc":{"median":$rm_,"min":$rmin,"max":$rmax},"ratio":$ratio,
- "idle_sandbox_pss_kib":{"husk_vmm":$vmm_kib,"guest_touched":$shmem,"virtiofsd":$vfs_kib,"total":$((vmm_kib + vfs_kib))}}
-JSON
+
+bj_begin run-lab "A container end to end: husk run against runc run" "$N"
+bj_table "run of busybox true, us" "runtime|median|min|max|vs runc"
+bj_row "husk (microVM)|$hm|$hmin|$hmax|$ratio"
+bj_row "runc (namespaces)|$rm_|$rmin|$rmax|1.00"
+bj_table "one idle sandbox (sleep 1000), PSS KiB" "part|PSS KiB"
+bj_row "husk-vmm (with guest memory)|$vmm_kib"
+bj_row "of which guest memory touched|$shmem"
+bj_row "virtiofsd|$vfs_kib"
+bj_row "total|$((vmm_kib + vfs_kib))"
+bj_series "run of busybox true (median, min, max)" bars "runtime" "microseconds" "median|min|max"
+bj_point "husk|$hm|$hmin|$hmax"
+bj_point "runc|$rm_|$rmin|$rmax"
+bj_headline "husk run / runc run of busybox true (median us)" husk "$hm" runc "$rm_" us
+[ "$mode" = native ] || bj_note "Lab mode: the guest boots under the nested lab's KVM (QEMU TCG), so husk's times are emulation times; runc runs in the same lab, and only the ratio carries over."
+bj_end

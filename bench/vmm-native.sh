@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 N=${N:-30}
-mkdir -p bench/results
+. bench/json.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ ! -w /dev/kvm ]; then
@@ -20,21 +20,17 @@ while [ $i -lt "$N" ]; do
 		sed -n 's/.*first-kvm-run-us=\([0-9]*\).*/first \1/p; s/.*boot-time-us=\([0-9]*\).*/boot \1/p' >>"$tmp/t"
 	i=$((i + 1))
 done
-stat() {
-	grep "^$1 " "$tmp/t" | awk '{print $2}' | sort -n |
-		awk '{a[NR]=$1} END {printf "%d %d %d", a[int((NR+1)/2)], a[1], a[NR]}'
-}
-set -- $(stat first)
-f_med=$1 f_min=$2 f_max=$3
-set -- $(stat boot)
-b_med=$1 b_min=$2 b_max=$3
+stat() { grep "^$1 " "$tmp/t" | awk '{print $2}' >"$tmp/$1"; bj_stats "$tmp/$1"; }
+stat first >"$tmp/st" && read -r f_med f_min f_max <"$tmp/st"
+stat boot >"$tmp/st" && read -r b_med b_min b_max <"$tmp/st"
 if [ -d /sys/module/kvm_pvm ]; then kvm=pvm; else kvm=hardware; fi
 printf '%-34s %10s %10s %10s\n' "husk-vmm, native ($N runs)" "median us" "min us" "max us"
 printf '%-34s %10d %10d %10d\n' "exec -> first KVM_RUN" "$f_med" "$f_min" "$f_max"
 printf '%-34s %10d %10d %10d\n' "exec -> guest boot timer write" "$b_med" "$b_min" "$b_max"
-cat >bench/results/vmm-native.json <<JSON
-{"benchmark":"vmm-native","runs":$N,"unit":"us","kvm":"$kvm",
- "first_kvm_run":{"median":$f_med,"min":$f_min,"max":$f_max},
- "boot_timer":{"median":$b_med,"min":$b_min,"max":$b_max}}
-JSON
-echo "raw results: bench/results/vmm-native.json"
+bj_begin vmm-native "husk-vmm on this host's KVM: exec to first KVM_RUN" "$N"
+bj_table "husk-vmm with a synthetic guest, us (KVM: $kvm)" "from exec to|median|min|max"
+bj_row "first KVM_RUN of vCPU 0|$f_med|$f_min|$f_max"
+bj_row "the guest's boot timer write|$b_med|$b_min|$b_max"
+bj_headline "husk-vmm exec to first KVM_RUN (median us)" husk-vmm "$f_med" "" "" us
+bj_note "The guest is a synthetic PVH image (tests/tools/mkguest) that writes the boot timer and resets: this host's KVM ($kvm) creates VMs and runs vCPUs but cannot boot Linux. Exec is noted by tests/tools/t0exec just before it execs husk-vmm."
+bj_end

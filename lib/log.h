@@ -24,6 +24,12 @@ void hk_log(enum hk_log_level lvl, const char *fmt, ...) __attribute__((format(p
 #define hk_warn(...)  hk_log(HK_LOG_WARN, __VA_ARGS__)
 #define hk_error(...) hk_log(HK_LOG_ERROR, __VA_ARGS__)
 
+/* A mark on a container's startup timeline: a debug line "timeline: MARK"
+ * whose time (CLOCK_REALTIME, the log's clock in husk and husk-vmm alike,
+ * which share --log) is when the phase ended. bench/timeline-lab.sh reads
+ * them; they cost nothing without --debug. */
+#define hk_timeline(mark) hk_debug("timeline: %s", mark)
+
 /* Formats one line without writing it (exposed for tests). Returns a malloced
  * string ending in "\n", or NULL on allocation failure. */
 char *hk_log_format_line(enum hk_log_format fmt, enum hk_log_level lvl, const char *time,

@@ -411,6 +411,7 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	}
 	if (g->debug)
 		argv[argc++] = "--debug";
+	hk_timeline("monitor-exec");
 	pid = fork();
 	if (pid < 0) {
 		hk_err_set(err, errno, "fork");
@@ -653,6 +654,7 @@ int rt_start(const struct rt_ctx *g, const char *id, hk_err **err)
 	    hk_agent_call(&a, HK_M_START_CONTAINER, NULL, 60000, &r, err) < 0)
 		goto out;
 	hk_msg_free(&r);
+	hk_timeline("container-started");
 	rc = 0;
 	poststart(dir, id, &info);
 out:

@@ -197,6 +197,7 @@ static void timer_write(void *ctx, uint64_t off, const void *data, uint32_t len)
 		return;
 	vm->boot_time_us = hk_now_us() - vm->start_us;
 	hk_info("boot-time-us=%llu", (unsigned long long)vm->boot_time_us);
+	hk_timeline("agent-ready");
 }
 
 static const struct vmm_io_ops timer_ops = {.write = timer_write};

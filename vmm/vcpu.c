@@ -96,6 +96,7 @@ static void *vcpu_thread(void *arg)
 	if (c->id == 0) {
 		vm->first_run_us = hk_now_us() - vm->start_us;
 		hk_debug("first-kvm-run-us=%llu", (unsigned long long)vm->first_run_us);
+		hk_timeline("kernel-entry");
 	}
 	for (;;) {
 		if (ioctl(c->fd, KVM_RUN, 0) < 0) {

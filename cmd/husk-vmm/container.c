@@ -304,6 +304,7 @@ static void *container_thread(void *arg)
 	if (hk_buf_done(&p, &err) < 0 ||
 	    hk_agent_call(&ctl, HK_M_CREATE_CONTAINER, p.s, AGENT_TIMEOUT, &reply, &err) < 0)
 		goto fail;
+	hk_timeline("container-created");
 	const hk_json *pid = hk_json_get(reply.result, "pid");
 	ready(s, "ok %s\n", pid && pid->type == HJ_NUMBER ? pid->s : "0");
 	hk_msg_free(&reply);
@@ -331,6 +332,7 @@ static void *container_thread(void *arg)
 		goto fail;
 	if (r > 0)
 		goto out;
+	hk_timeline("exit-seen");
 	s->have_status = true;
 	record_ooms(s, &ctl);
 	if (call(&ctl, HK_M_SHUTDOWN, NULL, 5000, &err) < 0)

@@ -388,6 +388,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "husk-vmm: %s\n", err->msg);
 		return 1;
 	}
+	hk_timeline("monitor-main");
 	if (!pol_seccomp_supported() && cfg.seccomp != POL_SECCOMP_OFF) {
 		hk_debug("seccomp: off in this sanitizer build");
 		cfg.seccomp = POL_SECCOMP_OFF;

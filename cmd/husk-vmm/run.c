@@ -243,6 +243,7 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 	if (vmm_vm_create(&x.vm, cfg->cpus, cfg->mem_mib << 20, cfg->hugepages, &x.loop, console,
 	                  err) < 0)
 		goto out_vm;
+	hk_timeline("vm-created");
 	x.vm.start_us = cfg->t0_us;
 	if (cfg->sched_set && set_placement(&x, cfg, err) < 0)
 		goto out_vm;

@@ -161,6 +161,7 @@ int husk_cmd_run(const struct husk_globals *g, int argc, char **argv, hk_err **e
 	signal(SIGQUIT, SIG_IGN);
 	while (waitpid(vmm, &st, 0) < 0 && errno == EINTR)
 		;
+	hk_timeline("monitor-exited");
 	cleanup_err hk_err *e2 = NULL;
 	if (rt_delete(&c, o.id, true, &e2) < 0)
 		hk_warn("%s", e2->msg);

@@ -193,6 +193,7 @@ int main(int argc, char **argv)
 		return fail(&err);
 	}
 	hk_debug("%s: started", verb);
+	hk_timeline("cli-parsed");
 	optind++; /* each verb parses its own flags from argv[optind - 1] on */
 	int rc = cmd->run(&g, argc - optind + 1, argv + optind - 1, &err);
 	if (rc < 0)
