@@ -223,4 +223,6 @@ jq -n -R --arg mode "$mode" --arg machine "$machine" --argjson runs "$RUNS" \
 jq -r '.tables[] | "\n" + .title, (.columns | @tsv), (.rows[] | map(. // "-" | tostring) | @tsv)' \
 	bench/results/io-lab.json | awk -F '\t' 'NF <= 1 {print; next}
 	{printf "%-38s %6s %12s %12s %12s\n", $1, $2, $3, $4, $5}'
-printf '\n(%s mode, %s)\n' "$mode" "$machine"
+echo
+jq -r '.notes[]' bench/results/io-lab.json
+printf '(%s mode, %s)\n' "$mode" "$machine"
