@@ -191,14 +191,14 @@ jq -n -R --arg mode "$mode" --arg machine "$machine" --argjson runs "$RUNS" \
 	   mode: $mode, machine: $machine, runs: $runs,
 	   tables: [
 		{title: "fio on a bind mount (tmpfs behind it), \($size) MiB file, psync, direct=0, one pass per job (at most \($t) s)",
-		 columns: ["job"] + $cols,
+		 columns: (["job"] + $cols),
 		 rows: [$jobs[] as $j
 			| (if ($j | startswith("seq")) then "MiB/s" else "IOPS" end) as $u
 			| (if $u == "MiB/s" then "mibs" else "iops" end) as $k
 			| (fig($j; "husk")[$k] | r2) as $h | (fig($j; "runc")[$k] | r2) as $r
 			| [($j | jlabel), $u, $h, $r, ratio($h; $r)]]},
 		{title: "host to container stream: husk vsock (hybrid, vsock.sock) against a Unix socket into runc",
-		 columns: ["measure"] + $cols,
+		 columns: (["measure"] + $cols),
 		 rows: [
 			["round trip 1 B, median of \($rr)", "us", $hs[0], $rs[0], ratio($hs[0]; $rs[0])],
 			["round trip 1 B, p99", "us", $hs[1], $rs[1], ratio($hs[1]; $rs[1])],
