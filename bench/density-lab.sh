@@ -68,6 +68,13 @@ mem_husk() {
 	v=0 f=0 g=0 i=1
 	while [ $i -le "$1" ]; do
 		p=$(build/husk --root "$root" state "h$i" | jq .pid)
+		# A monitor that ended (its guest faulted, say) leaves pid 0: say so
+		# rather than count nothing for it.
+		if [ "$p" -le 0 ] || [ ! -e "/proc/$p/smaps_rollup" ]; then
+			echo "bench: sandbox h$i is not running; its monitor's log:" >&2
+			tail -n 5 "$root/h$i/vmm.log" >&2
+			exit 1
+		fi
 		echo "$p" >>"$tmp/husk-pids"
 		v=$((v + $(pss "$p")))
 		g=$((g + $(awk '/^RssShmem:/ {print $2}' "/proc/$p/status")))
@@ -86,20 +93,23 @@ mem_runc() {
 	m=0 i=1
 	while [ $i -le "$1" ]; do
 		p=$(runc --root "$runc_root" state "r$i" | jq .pid)
+		[ "$p" -gt 0 ] || { echo "bench: container r$i is not running" >&2; exit 1; }
 		m=$((m + $(pss "$p")))
 		i=$((i + 1))
 	done
 	echo "$m"
 }
 
-# One line per count: N husk-ns runc-ns vmm-KiB vfs-KiB shmem-KiB runc-KiB.
+# One line per count: "N ns vmm-KiB virtiofsd-KiB shmem-KiB" in $tmp/husk,
+# "N ns KiB" in $tmp/runc.
 : >"$tmp/husk-pids"
 have=0
 for n in $SIZES; do
 	[ "$n" -gt "$have" ] || { echo "bench: SIZES must ascend" >&2; exit 1; }
 	t=$(up husk "$have" "$n")
 	sleep "$SETTLE" # the last guests finish booting and go idle
-	echo "$n $t $(mem_husk "$n")" >>"$tmp/husk"
+	m=$(mem_husk "$n")
+	echo "$n $t $m" >>"$tmp/husk"
 	have=$n
 done
 # What one CLI call costs alone (a `state`), to read the creation times by.
@@ -110,7 +120,8 @@ have=0
 for n in $SIZES; do
 	t=$(up runc "$have" "$n")
 	sleep "$SETTLE"
-	echo "$n $t $(mem_runc "$n")" >>"$tmp/runc"
+	m=$(mem_runc "$n")
+	echo "$n $t $m" >>"$tmp/runc"
 	have=$n
 done
 s=$(ns)
