@@ -10,6 +10,12 @@
 # host's KVM cannot boot the guest; then times are emulation times and only
 # the ratios carry over (the memory figures hold as they are).
 #
+# In the lab, dozens of nested guests strain QEMU's TCG: in runs on a busy
+# 2-CPU host one guest triple-faulted at 12 sandboxes (and L1 died at 31),
+# one missed the agent's boot deadline at 11 and one stopped before its
+# start at 6. The run then stops, naming the sandbox; a smaller SIZES gets
+# through more often there.
+#
 #   bench/density-lab.sh     SIZES="1 10 20 40" (ascending), SETTLE=5 (s)
 # Tables on stdout; bench/results/density-lab.json.
 set -eu
@@ -51,7 +57,12 @@ up() {
 			echo "h$i" >>"$tmp/husk-ids"
 			build/husk --root "$root" create --bundle "$b" "h$i" </dev/null >/dev/null 2>>"$tmp/husk.log" &&
 				build/husk --root "$root" start "h$i" 2>>"$tmp/husk.log" ||
-				{ echo "bench: husk sandbox h$i failed:" >&2; cat "$tmp/husk.log" >&2; exit 1; }
+				{
+					echo "bench: husk sandbox h$i failed:" >&2
+					cat "$tmp/husk.log" >&2
+					tail -n 5 "$root/h$i/vmm.log" "$root/h$i/console.log" >&2 2>/dev/null
+					exit 1
+				}
 		else
 			echo "r$i" >>"$tmp/runc-ids"
 			runc --root "$runc_root" create --bundle "$b" "r$i" </dev/null >/dev/null 2>>"$tmp/runc.log" &&
