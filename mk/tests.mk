@@ -57,6 +57,12 @@ fuzz: $(FUZZ_BIN)
 	done
 
 # Benchmark tools (bench/*.c): native programs the bench scripts drive.
+# vsock-bench also runs as a container's process on a busybox rootfs (in a
+# guest, or under runc): static, and it needs nothing of libhk.
+$(B)/bench/vsock-bench: bench/vsock-bench.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@ (static)")
+	$(Q)$(CC) $(HK_CFLAGS) -static -o $@ $<
 BENCH_TOOLS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 $(B)/bench/%: bench/%.c $(B)/libvmm.a $(B)/libhk.a
 	@mkdir -p $(@D)
