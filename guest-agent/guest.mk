@@ -42,11 +42,10 @@ lab-known-bugs: all guest
 
 # The container suites run inside one lab boot (each test boots its own
 # guests in it); LAB_SUITES=file.bats narrows them. Not part of `make check`
-# yet: in a busy lab (three labs on two cores) two runs stopped for good in
-# lifecycle's stdin test, which then passed in 30 runs of its own; earlier,
-# guests that never printed a byte (which the guest kernel without
-# JUMP_LABEL may have ended). Each test now fails at its deadline with its
-# containers' logs, so the next stop says where it is stuck.
+# yet: the nested lab (TCG running KVM) now and then triple-faults or hangs
+# an L2 guest, more often with many booting at once; a monitor whose guest
+# dies that way now fails its create at once with the reason (it used to
+# hold the test until its deadline). README ("The lab") has the details.
 LAB_SUITES ?= tests/lab/containers
 lab-containers: all guest
 	tests/lab/run --timeout 2700 --mem 3072 -- bats --print-output-on-failure $(LAB_SUITES)
