@@ -117,7 +117,7 @@ static int test_bad_kernels(void)
 	struct vmm_vm vm;
 	struct vmm_boot b;
 	cleanup_err hk_err *err = NULL;
-	cleanup_free char *p1 = NULL, *p2 = NULL, *p3 = NULL;
+	cleanup_free char *p1 = NULL, *p2 = NULL, *p3 = NULL, *p4 = NULL;
 	uint8_t f[0x1000];
 
 	CHECK(vm_with_mem(&vm, 32) == 0);
@@ -130,6 +130,12 @@ static int test_bad_kernels(void)
 	CHECK(write_tmp("far", f, make_elf(f, 1ULL << 35, 1, true), &p2) == 0);
 	CHECK(vmm_boot_load(&vm, p2, NULL, "", &b, &err) < 0);
 	CHECK(strstr(err->msg, "does not fit in guest memory") != NULL);
+	hk_err_free(&err);
+	/* Cut short: the program headers lie past the end. */
+	make_elf(f, 16 << 20, 1, true);
+	CHECK(write_tmp("short", f, 80, &p4) == 0);
+	CHECK(vmm_boot_load(&vm, p4, NULL, "", &b, &err) < 0);
+	CHECK(strstr(err->msg, "lie outside") != NULL);
 	hk_err_free(&err);
 	/* Neither ELF nor bzImage. */
 	memset(f, 'x', sizeof(f));

@@ -9,7 +9,11 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/util.h"
@@ -65,6 +69,10 @@ static unsigned memory_map(const struct vmm_mem *mem, struct mem_range *r)
 	return n;
 }
 
+/* Copies src to guest memory; with src NULL only checks that the range is
+ * RAM: the kernel is loaded once, into a new memfd, which reads as zeros
+ * already, and writing them would fault in megabytes the guest may never
+ * touch (a bzImage's init_size, a vmlinux's .bss). */
 static int put(struct vmm_mem *mem, uint64_t gpa, const void *src, uint64_t len, const char *what,
                hk_err **err)
 {
@@ -76,9 +84,80 @@ static int put(struct vmm_mem *mem, uint64_t gpa, const void *src, uint64_t len,
 		                  (unsigned long long)len, (unsigned long long)gpa);
 	if (src)
 		memcpy(dst, src, len);
-	else
-		memset(dst, 0, len);
 	return 0;
+}
+
+/* The kernel and initramfs are read where they go: each part straight into
+ * guest memory with pread, never the whole file into a buffer first. A
+ * vmlinux with its symbols is twice what it loads, and under emulation (the
+ * nested lab) the extra copies and page faults cost seconds per boot. */
+struct src {
+	int fd;
+	uint64_t size;
+	const char *path;
+};
+
+static int src_open(struct src *s, const char *path, uint64_t max, hk_err **err)
+{
+	struct stat st;
+
+	s->path = path;
+	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0)
+		return hk_err_set(err, errno, "open `%s`", path);
+	if (fstat(s->fd, &st) < 0)
+		return hk_err_set(err, errno, "stat `%s`", path);
+	if (!S_ISREG(st.st_mode))
+		return hk_err_set(err, EINVAL, "`%s` is not a regular file", path);
+	if ((uint64_t)st.st_size > max)
+		return hk_err_set(err, EFBIG, "`%s` is over %llu MiB", path,
+		                  (unsigned long long)(max >> 20));
+	s->size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static void src_close(struct src *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+}
+
+#define cleanup_src __attribute__((cleanup(src_close)))
+
+/* len bytes at off, all of them: a file that shrinks meanwhile is an error. */
+static int src_read(const struct src *s, void *dst, uint64_t len, uint64_t off, hk_err **err)
+{
+	uint8_t *p = dst;
+
+	if (off > s->size || len > s->size - off)
+		return hk_err_set(err, 0, "%llu bytes at offset %llu lie outside `%s`",
+		                  (unsigned long long)len, (unsigned long long)off, s->path);
+	while (len > 0) {
+		ssize_t n = pread(s->fd, p, len > (1u << 30) ? (1u << 30) : len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return hk_err_set(err, errno, "read `%s`", s->path);
+		if (n == 0)
+			return hk_err_set(err, EIO, "`%s` shrank while read", s->path);
+		p += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Like put, from the file. */
+static int load(struct vmm_mem *mem, uint64_t gpa, const struct src *s, uint64_t off, uint64_t len,
+                const char *what, hk_err **err)
+{
+	void *dst = vmm_mem_ptr(mem, gpa, len);
+
+	if (dst == NULL)
+		return hk_err_set(err, ERANGE,
+		                  "%s (%llu bytes at %#llx) does not fit in guest memory", what,
+		                  (unsigned long long)len, (unsigned long long)gpa);
+	return src_read(s, dst, len, off, err);
 }
 
 static uint16_t rd16(const uint8_t *p)
@@ -132,34 +211,46 @@ static bool pvh_note(const uint8_t *p, uint64_t len, uint64_t *entry)
 	return false;
 }
 
-static int load_elf(struct vmm_mem *mem, const uint8_t *f, size_t len, uint64_t *entry,
-                    uint64_t *end, hk_err **err)
+#define MAX_PHNUM 64
+#define MAX_NOTE  (64u << 10)
+
+static int load_elf(struct vmm_mem *mem, const struct src *k, uint64_t *entry, uint64_t *end,
+                    hk_err **err)
 {
-	const Elf64_Ehdr *eh = (const void *)f;
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[MAX_PHNUM];
 	bool found = false;
 
-	if (len < sizeof(*eh) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_machine != EM_X86_64 || eh->e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh->e_phoff > len || (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > len - eh->e_phoff)
+	if (src_read(k, &eh, sizeof(eh), 0, err) < 0)
+		return hk_err_wrap(err, "ELF header");
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > MAX_PHNUM)
 		return hk_err_set(err, 0, "not a 64-bit x86 ELF kernel");
+	if (src_read(k, ph, (uint64_t)eh.e_phnum * sizeof(ph[0]), eh.e_phoff, err) < 0)
+		return hk_err_wrap(err, "ELF program headers");
 	*end = 0;
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		Elf64_Phdr ph;
-		memcpy(&ph, f + eh->e_phoff + i * sizeof(ph), sizeof(ph));
-		if (ph.p_offset > len || ph.p_filesz > len - ph.p_offset)
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		if (ph[i].p_offset > k->size || ph[i].p_filesz > k->size - ph[i].p_offset)
 			return hk_err_set(err, 0, "ELF segment %u lies outside the file", i);
-		if (ph.p_type == PT_NOTE && !found)
-			found = pvh_note(f + ph.p_offset, ph.p_filesz, entry);
-		if (ph.p_type != PT_LOAD)
+		if (ph[i].p_type == PT_NOTE && !found && ph[i].p_filesz <= MAX_NOTE) {
+			cleanup_free uint8_t *note = malloc(ph[i].p_filesz + 1);
+			if (note == NULL)
+				return hk_err_set(err, ENOMEM, "ELF note");
+			if (src_read(k, note, ph[i].p_filesz, ph[i].p_offset, err) < 0)
+				return -1;
+			found = pvh_note(note, ph[i].p_filesz, entry);
+		}
+		if (ph[i].p_type != PT_LOAD)
 			continue;
-		if (ph.p_filesz > ph.p_memsz)
+		if (ph[i].p_filesz > ph[i].p_memsz)
 			return hk_err_set(err, 0, "ELF segment %u: file size over memory size", i);
-		if (put(mem, ph.p_paddr, f + ph.p_offset, ph.p_filesz, "kernel segment", err) < 0 ||
-		    put(mem, ph.p_paddr + ph.p_filesz, NULL, ph.p_memsz - ph.p_filesz,
+		if (load(mem, ph[i].p_paddr, k, ph[i].p_offset, ph[i].p_filesz, "kernel segment",
+		         err) < 0 ||
+		    put(mem, ph[i].p_paddr + ph[i].p_filesz, NULL, ph[i].p_memsz - ph[i].p_filesz,
 		        "kernel segment", err) < 0)
 			return -1;
-		if (ph.p_paddr + ph.p_memsz > *end)
-			*end = ph.p_paddr + ph.p_memsz;
+		if (ph[i].p_paddr + ph[i].p_memsz > *end)
+			*end = ph[i].p_paddr + ph[i].p_memsz;
 	}
 	if (!found)
 		return hk_err_set(err, 0,
@@ -173,40 +264,41 @@ static int load_elf(struct vmm_mem *mem, const uint8_t *f, size_t len, uint64_t 
 static int load_initrd(struct vmm_vm *vm, const char *path, uint64_t kernel_end, uint64_t limit,
                        uint64_t *addr, uint64_t *size, hk_err **err)
 {
-	cleanup_free char *buf = NULL;
-	size_t len;
+	cleanup_src struct src s = {.fd = -1};
 	uint64_t top = vmm_mem_low_size(&vm->mem);
 
 	*addr = *size = 0;
 	if (path == NULL)
 		return 0;
-	if (hk_read_file(path, MAX_INITRD, &buf, &len, err) < 0)
+	if (src_open(&s, path, MAX_INITRD, err) < 0)
 		return hk_err_wrap(err, "initrd");
+	uint64_t len = s.size;
 	if (top > limit)
 		top = limit;
 	if (len > top)
-		return hk_err_set(err, ENOMEM, "initrd of %zu bytes does not fit", len);
+		return hk_err_set(err, ENOMEM, "initrd of %llu bytes does not fit",
+		                  (unsigned long long)len);
 	uint64_t at = (top - len) & ~0xfffULL;
 	if (at < kernel_end)
 		return hk_err_set(err, ENOMEM,
-		                  "initrd of %zu bytes does not fit above the kernel "
+		                  "initrd of %llu bytes does not fit above the kernel "
 		                  "(give the VM more memory)",
-		                  len);
-	if (put(&vm->mem, at, buf, len, "initrd", err) < 0)
+		                  (unsigned long long)len);
+	if (load(&vm->mem, at, &s, 0, len, "initrd", err) < 0)
 		return -1;
 	*addr = at;
 	*size = len;
 	return 0;
 }
 
-static int boot_pvh(struct vmm_vm *vm, const uint8_t *f, size_t len, const char *initrd,
-                    size_t cmdlen, struct vmm_boot *out, hk_err **err)
+static int boot_pvh(struct vmm_vm *vm, const struct src *k, const char *initrd,
+                    struct vmm_boot *out, hk_err **err)
 {
 	uint64_t entry = 0, end = 0, ird, irs;
 	struct mem_range map[8];
 	uint8_t si[56] = {0}, mod[32] = {0}, mm[24 * 8] = {0};
 
-	if (load_elf(&vm->mem, f, len, &entry, &end, err) < 0)
+	if (load_elf(&vm->mem, k, &entry, &end, err) < 0)
 		return -1;
 	if (load_initrd(vm, initrd, end, UINT64_MAX, &ird, &irs, err) < 0)
 		return -1;
@@ -229,16 +321,16 @@ static int boot_pvh(struct vmm_vm *vm, const uint8_t *f, size_t len, const char 
 	    put(&vm->mem, X86_PVH_MODLIST, mod, sizeof(mod), "module list", err) < 0 ||
 	    put(&vm->mem, X86_PVH_MEMMAP, mm, 24 * n, "memory map", err) < 0)
 		return -1;
-	(void)cmdlen;
 	*out = (struct vmm_boot){.pvh = true, .entry = entry, .boot_info = X86_BOOT_INFO_ADDR};
 	return 0;
 }
 
-static int boot_bzimage(struct vmm_vm *vm, const uint8_t *f, size_t len, const char *initrd,
-                        size_t cmdlen, struct vmm_boot *out, hk_err **err)
+static int boot_bzimage(struct vmm_vm *vm, const struct src *k, const uint8_t *f,
+                        const char *initrd, size_t cmdlen, struct vmm_boot *out, hk_err **err)
 {
 	uint8_t bp[4096] = {0};
 	struct mem_range map[8];
+	uint64_t len = k->size;
 
 	if (len < 0x1000 || rd32(f + BP_HEADER) != HDRS_MAGIC)
 		return hk_err_set(err, 0, "neither an ELF vmlinux nor a bzImage");
@@ -258,7 +350,7 @@ static int boot_bzimage(struct vmm_vm *vm, const uint8_t *f, size_t len, const c
 		init_size = len - koff;
 	/* The kernel decompresses in place up to init_size: keep it all RAM. */
 	if (put(&vm->mem, X86_KERNEL_ADDR, NULL, init_size, "kernel (init_size)", err) < 0 ||
-	    put(&vm->mem, X86_KERNEL_ADDR, f + koff, len - koff, "kernel", err) < 0)
+	    load(&vm->mem, X86_KERNEL_ADDR, k, koff, len - koff, "kernel", err) < 0)
 		return -1;
 	if (cmdlen + 1 > rd32(f + BP_CMDLINE_SIZE) + 1u)
 		return hk_err_set(err, E2BIG,
@@ -292,20 +384,21 @@ static int boot_bzimage(struct vmm_vm *vm, const uint8_t *f, size_t len, const c
 int vmm_boot_load(struct vmm_vm *vm, const char *kernel, const char *initrd, const char *cmdline,
                   struct vmm_boot *out, hk_err **err)
 {
-	cleanup_free char *buf = NULL;
-	size_t len, cmdlen = strlen(cmdline);
+	cleanup_src struct src k = {.fd = -1};
+	uint8_t head[0x1000] = {0};
+	size_t cmdlen = strlen(cmdline);
 	int r;
 
 	if (cmdlen >= X86_CMDLINE_MAX)
 		return hk_err_set(err, E2BIG, "kernel command line of %zu bytes is too long",
 		                  cmdlen);
-	if (hk_read_file(kernel, MAX_KERNEL, &buf, &len, err) < 0)
+	if (src_open(&k, kernel, MAX_KERNEL, err) < 0 ||
+	    src_read(&k, head, k.size < sizeof(head) ? k.size : sizeof(head), 0, err) < 0)
 		return hk_err_wrap(err, "kernel");
-	const uint8_t *f = (const uint8_t *)buf;
-	if (len >= 4 && memcmp(f, ELFMAG, SELFMAG) == 0)
-		r = boot_pvh(vm, f, len, initrd, cmdlen, out, err);
+	if (k.size >= 4 && memcmp(head, ELFMAG, SELFMAG) == 0)
+		r = boot_pvh(vm, &k, initrd, out, err);
 	else
-		r = boot_bzimage(vm, f, len, initrd, cmdlen, out, err);
+		r = boot_bzimage(vm, &k, head, initrd, cmdlen, out, err);
 	if (r < 0)
 		return hk_err_wrap(err, "load `%s`", kernel);
 	if (put(&vm->mem, X86_CMDLINE_ADDR, cmdline, cmdlen + 1, "command line", err) < 0)

@@ -16,7 +16,8 @@ struct vmm_boot {
 };
 
 /* Loads kernel (ELF with a PVH note, or bzImage) and initrd (may be NULL)
- * into guest memory, writes the command line, memory map and MP table. */
+ * into guest memory, writes the command line, memory map and MP table. The
+ * memory must be fresh (all zeros): .bss and the like are not written. */
 int vmm_boot_load(struct vmm_vm *vm, const char *kernel, const char *initrd, const char *cmdline,
                   struct vmm_boot *out, hk_err **err);
 
