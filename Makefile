@@ -118,7 +118,10 @@ asan:
 asan-vmm:
 	$(MAKE) B=build-asan CC=clang CFLAGS="$(ASAN_CFLAGS)" build-asan/husk-vmm
 
-bench:
+# From a fresh clone like check: set-up, the build (guest kernel included),
+# then every benchmark and the report.
+bench: deps
+	$(MAKE) all guest
 	@scripts/bench
 
 format:

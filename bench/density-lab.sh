@@ -194,6 +194,12 @@ jq -n -R --arg mode "$mode" --arg machine "$machine" --arg clean "$clean" \
 		 names: ["husk", "runc"], points: [$p[] | [.n, (1 / .hs | r2), (1 / .rs | r2)]]},
 		{title: "memory per idle sandbox", kind: "line", x: "sandboxes running", y: "MiB PSS per sandbox",
 		 names: ["husk", "runc"], points: [$p[] | [.n, (.vmm + .vfs | r2), (.runc | r2)]]}],
+	   summary: [$p[-1] | (.vmm + .vfs | r2) as $hm | (.runc | r2) as $rm
+		| {what: "memory per idle sandbox at \(.n) (MiB PSS)", subject: "husk", value: $hm,
+		   peer: "runc", peer_value: $rm, unit: "MiB", ratio: ratio($hm; $rm)},
+		  {what: "create + start per sandbox, batch reaching \(.n) (s)", subject: "husk",
+		   value: (.hs | r2), peer: "runc", peer_value: (.rs * 1000 | round / 1000), unit: "s",
+		   ratio: ratio(.hs; .rs)}],
 	   notes: [
 		"Each batch is created while the sandboxes of the earlier batches keep running; the rate is the batch'"'"'s.",
 		"husk-vmm'"'"'s PSS includes the guest memory the guest touched (RssShmem: its memfd), shared with nothing else.",

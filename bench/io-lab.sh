@@ -213,6 +213,16 @@ jq -n -R --arg mode "$mode" --arg machine "$machine" --argjson runs "$RUNS" \
 		{title: "stream throughput, host and container", kind: "bars", x: "direction", y: "MiB/s",
 		 names: ["husk", "runc"],
 		 points: [["host -> container", $hs[4], $rs[4]], ["container -> host", $hs[5], $rs[5]]]}],
+	   summary: [
+		(["seq-read", "rand-write"][] as $j
+		 | (if ($j | startswith("seq")) then ["MiB/s", "mibs"] else ["IOPS", "iops"] end) as $u
+		 | (fig($j; "husk")[$u[1]] | r2) as $h | (fig($j; "runc")[$u[1]] | r2) as $r
+		 | {what: "fio \($j | jlabel) on a bind mount (\($u[0]))", subject: "husk",
+		    value: $h, peer: "runc", peer_value: $r, unit: $u[0], ratio: ratio($h; $r)}),
+		{what: "stream round trip 1 B (median us)", subject: "husk vsock", value: $hs[0],
+		 peer: "runc Unix socket", peer_value: $rs[0], unit: "us", ratio: ratio($hs[0]; $rs[0])},
+		{what: "stream host -> container (MiB/s)", subject: "husk vsock", value: $hs[4],
+		 peer: "runc Unix socket", peer_value: $rs[4], unit: "MiB/s", ratio: ratio($hs[4]; $rs[4])}],
 	   notes: [
 		"husk: the bind mount reaches the guest through virtio-fs (husk-vmm'"'"'s virtiofsd, cache=auto); runc: the host'"'"'s tmpfs directly.",
 		"fio drops a file'"'"'s page cache before each job (invalidate=1): in the guest, reads then go through virtio-fs; the tmpfs behind runc has no cache to drop.",
