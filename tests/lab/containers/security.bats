@@ -93,6 +93,50 @@ teardown() {
 	assert_clean
 }
 
+# same_as_runc NAME: runs the bundle under husk (in its VM) and under runc
+# (on this host, the lab's L1), and fails on any line of the probe's output
+# that differs.
+same_as_runc() {
+	local h="$BATS_TEST_TMPDIR/$1.husk" r="$BATS_TEST_TMPDIR/$1.runc"
+	husk run --bundle "$BUNDLE" "h-$1" >"$h" 2>&1 || echo "exit $?" >>"$h"
+	runc --root "$BATS_TEST_TMPDIR/runc" run --bundle "$BUNDLE" "r-$1" >"$r" 2>&1 ||
+		echo "exit $?" >>"$r"
+	echo "# $1: $(wc -l <"$h") lines under husk"
+	diff -u --label "runc ($1)" --label "husk ($1)" "$r" "$h"
+}
+
+@test "the process's confinement matches runc's on the same bundle" {
+	requires runc
+	# What a process can see of its own confinement: ids, every capability
+	# set, no_new_privs, seccomp mode, rlimits, hostname, the read-only
+	# root, masked and read-only paths, and what a syscall filter denies.
+	update_config '.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]'
+	set_args sh -c 'grep -E "^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status
+		ulimit -Sn; ulimit -Hn; ulimit -Su; hostname
+		touch /x 2>&1; wc -c </proc/cpuinfo; ls /sys/firmware | wc -l
+		echo x 2>&1 >/proc/sys/kernel/hostname; mkdir /tmp/d 2>&1 && echo made'
+	update_config '.linux.maskedPaths += ["/proc/cpuinfo"]'
+	same_as_runc defaults
+	# A user with groups and a hand-picked set of capabilities (ambient
+	# ones reach the user's effective set), rlimits, another hostname.
+	update_config '.process.user = {"uid": 1000, "gid": 100, "additionalGids": [5, 6]}
+		| .process.noNewPrivileges = false
+		| .process.capabilities = {"bounding": ["CAP_KILL", "CAP_CHOWN", "CAP_NET_RAW"],
+			"permitted": ["CAP_KILL", "CAP_CHOWN"], "inheritable": ["CAP_KILL", "CAP_CHOWN"],
+			"effective": ["CAP_KILL"], "ambient": ["CAP_KILL"]}
+		| .process.rlimits = [{"type": "RLIMIT_NOFILE", "hard": 4000, "soft": 3000},
+			{"type": "RLIMIT_NPROC", "hard": 500, "soft": 400}]
+		| .hostname = "box"'
+	same_as_runc user
+	# A syscall filter: mkdir denied with an errno of the profile's.
+	update_config '.process.user = {"uid": 0, "gid": 0} | .process.noNewPrivileges = true
+		| .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+		"syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}'
+	same_as_runc seccomp
+	assert_clean
+}
+
 @test "hooks: prestart and createRuntime get the state on stdin, poststop runs at delete" {
 	hooks="$BATS_TEST_TMPDIR/hooks"
 	mkdir -p "$hooks"
