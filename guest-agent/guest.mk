@@ -41,11 +41,7 @@ lab-known-bugs: all guest
 	bats --print-output-on-failure --filter-tags known-bug tests/lab
 
 # The container suites run inside one lab boot (each test boots its own
-# guests in it); LAB_SUITES=file.bats narrows them. Not part of `make check`
-# yet: the nested lab (TCG running KVM) now and then triple-faults or hangs
-# an L2 guest, more often with many booting at once; a monitor whose guest
-# dies that way now fails its create at once with the reason (it used to
-# hold the test until its deadline). README ("The lab") has the details.
+# guests in it); LAB_SUITES=file.bats narrows them. Part of `make check`.
 LAB_SUITES ?= tests/lab/containers
 lab-containers: all guest
-	tests/lab/run --timeout 2700 --mem 3072 -- bats --print-output-on-failure $(LAB_SUITES)
+	tests/lab/run --timeout 2700 --mem 3072 -- bats -T --print-output-on-failure $(LAB_SUITES)

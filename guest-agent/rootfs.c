@@ -197,6 +197,20 @@ static int do_mount(const char *root, const struct oci_mount *m, size_t idx, hk_
 			src = "cgroup2";
 			snprintf(o.data, sizeof(o.data), "%s", "");
 		}
+		struct stat st;
+		if (type && strcmp(type, "tmpfs") == 0 && stat(dst, &st) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			/* A tmpfs on a directory of the image keeps that
+			 * directory's mode, as runc does (a mode= option still
+			 * wins: it comes later): /tmp made 0755 in the image is a
+			 * 0755 tmpfs, not the kernel's 1777. */
+			char d[sizeof(o.data)];
+			int n = snprintf(d, sizeof(d), "mode=%04o%s%s", st.st_mode & 07777,
+			                 o.data[0] ? "," : "", o.data);
+			if (n < 0 || (size_t)n >= sizeof(d))
+				return hk_err_set(err, E2BIG, "mounts[%zu]: options too long", idx);
+			memcpy(o.data, d, (size_t)n + 1);
+		}
 		if (make_target(dst, false, err) < 0)
 			return hk_err_wrap(err, "mounts[%zu]", idx);
 		if (mount(src ? src : type, dst, type, o.flags & ~MS_REMOUNT,
