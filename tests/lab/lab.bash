@@ -20,5 +20,5 @@ requires_guest() {
 }
 
 in_guest_host() {
-	"$LAB_RUN" --timeout "${LAB_TIMEOUT:-600}" -- "$@"
+	"$LAB_RUN" --timeout "${LAB_TIMEOUT:-600}" ${LAB_CPU:+--cpu "$LAB_CPU"} -- "$@"
 }
