@@ -14,14 +14,6 @@ setup() {
 	[ -e "$HUSK_SRC/build/guest/vmlinux" ] || fail "no guest kernel: run make guest"
 	[ -x "$HUSK_SRC/build-asan/husk-vmm" ] || fail "no ASan monitor: run make asan-vmm"
 	LAB_TIMEOUT=1800
-	# The lab's CPU with ERMS, QEMU's stock "max": without it (the lab's
-	# default, for speed) 2 of 11 runs failed today and 0 of 6 with it,
-	# each time L1 or the neighbour going down during the hostile guest's
-	# port sweep (L1 powered off; the neighbour triple-faulted): nested SVM
-	# on TCG letting the sweep touch more than the L2 guest's own ports is
-	# the likeliest reading, not yet understood. On hardware KVM every port
-	# of the guest exits to its monitor.
-	LAB_CPU=max
 }
 
 # The guest may take itself down during its port sweep: in three lab runs
