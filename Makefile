@@ -101,7 +101,6 @@ check: deps
 	$(MAKE) asan
 	$(MAKE) integration
 	$(MAKE) lab-check
-	$(MAKE) lab-containers
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)
