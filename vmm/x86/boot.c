@@ -69,6 +69,18 @@ static unsigned memory_map(const struct vmm_mem *mem, struct mem_range *r)
 	return n;
 }
 
+/* The host address of guest range [gpa, gpa+len), or NULL with the error. */
+static void *guest_range(struct vmm_mem *mem, uint64_t gpa, uint64_t len, const char *what,
+                         hk_err **err)
+{
+	void *dst = vmm_mem_ptr(mem, gpa, len);
+
+	if (dst == NULL)
+		hk_err_set(err, ERANGE, "%s (%llu bytes at %#llx) does not fit in guest memory",
+		           what, (unsigned long long)len, (unsigned long long)gpa);
+	return dst;
+}
+
 /* Copies src to guest memory; with src NULL only checks that the range is
  * RAM: the kernel is loaded once, into a new memfd, which reads as zeros
  * already, and writing them would fault in megabytes the guest may never
@@ -76,12 +88,10 @@ static unsigned memory_map(const struct vmm_mem *mem, struct mem_range *r)
 static int put(struct vmm_mem *mem, uint64_t gpa, const void *src, uint64_t len, const char *what,
                hk_err **err)
 {
-	void *dst = vmm_mem_ptr(mem, gpa, len);
+	void *dst = guest_range(mem, gpa, len, what, err);
 
 	if (dst == NULL)
-		return hk_err_set(err, ERANGE,
-		                  "%s (%llu bytes at %#llx) does not fit in guest memory", what,
-		                  (unsigned long long)len, (unsigned long long)gpa);
+		return -1;
 	if (src)
 		memcpy(dst, src, len);
 	return 0;
@@ -151,13 +161,9 @@ static int src_read(const struct src *s, void *dst, uint64_t len, uint64_t off, 
 static int load(struct vmm_mem *mem, uint64_t gpa, const struct src *s, uint64_t off, uint64_t len,
                 const char *what, hk_err **err)
 {
-	void *dst = vmm_mem_ptr(mem, gpa, len);
+	void *dst = guest_range(mem, gpa, len, what, err);
 
-	if (dst == NULL)
-		return hk_err_set(err, ERANGE,
-		                  "%s (%llu bytes at %#llx) does not fit in guest memory", what,
-		                  (unsigned long long)len, (unsigned long long)gpa);
-	return src_read(s, dst, len, off, err);
+	return dst ? src_read(s, dst, len, off, err) : -1;
 }
 
 static uint16_t rd16(const uint8_t *p)
