@@ -101,6 +101,7 @@ check: deps
 	$(MAKE) asan
 	$(MAKE) integration
 	$(MAKE) lab-check
+	$(MAKE) lab-containers
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)
