@@ -196,10 +196,12 @@ jq -n -R --arg mode "$mode" --arg machine "$machine" --arg clean "$clean" \
 		 names: ["husk", "runc"], points: [$p[] | [.n, (.vmm + .vfs | r2), (.runc | r2)]]}],
 	   summary: [$p[-1] | (.vmm + .vfs | r2) as $hm | (.runc | r2) as $rm
 		| {what: "memory per idle sandbox at \(.n) (MiB PSS)", subject: "husk", value: $hm,
-		   peer: "runc", peer_value: $rm, unit: "MiB", ratio: ratio($hm; $rm)},
+		   peer: "runc", peer_value: $rm, unit: "MiB", ratio: ratio($hm; $rm),
+		   why: "A sandbox is a VM with a kernel of its own: of husk'"'"'s \($hm) MiB, \(.shm | r2) MiB is guest memory the guest touched (the kernel image husk-vmm loaded, the initramfs, the guest kernel'"'"'s own allocations and the page cache of what it read), husk-vmm itself \(.vmm - .shm | r2) MiB and virtiofsd \(.vfs | r2) MiB. runc'"'"'s container shares the host'"'"'s kernel and page cache, so its PSS is its process alone. A smaller guest kernel, and free page reporting to give back what the guest no longer uses, are where this would shrink."},
 		  {what: "create + start per sandbox, batch reaching \(.n) (s)", subject: "husk",
 		   value: (.hs | r2), peer: "runc", peer_value: (.rs * 1000 | round / 1000), unit: "s",
-		   ratio: ratio(.hs; .rs)}],
+		   ratio: ratio(.hs; .rs),
+		   why: "Each create boots a guest to its agent before it answers (the startup timeline says where that time goes)."}],
 	   notes: [
 		"Each batch is created while the sandboxes of the earlier batches keep running; the rate is the batch'"'"'s.",
 		"husk-vmm'"'"'s PSS includes the guest memory the guest touched (RssShmem: its memfd), shared with nothing else.",

@@ -9,9 +9,11 @@
 #                "points": [[x, y1, y2, ...]]}],
 #    "notes": [...],
 #    "summary": [{"what", "subject", "value", "peer", "peer_value", "unit",
-#                 "ratio"}]}
+#                 "ratio", "why"}]}
 #
-# "summary" is optional: the headline figures for the report's first table.
+# "summary" is optional: the headline figures for the report's first table;
+# "why" (optional) says what costs the subject the most where it is behind
+# its peer, and the report lists it when this run's ratio shows it is.
 # Cells that look like numbers become JSON numbers. Usage:
 #
 #   . bench/json.sh
@@ -102,6 +104,10 @@ bj_note() { _bj_op note "$1"; }
 # A figure with no peer has PEER and PEER_VALUE empty: null in the JSON.
 bj_headline() { _bj_op headline "$1" "$2" "$3" "$4" "$5" "$6" "$(bj_ratio "$3" "${5:-0}")"; }
 
+# bj_why TEXT: what costs the subject of the last headline the most, for
+# when it is behind its peer (the report shows it only then).
+bj_why() { _bj_op why "$1"; }
+
 # bj_end: the document in place, whole (a reader never sees half of one).
 bj_end() {
 	jq -Rn '
@@ -124,6 +130,7 @@ bj_end() {
 					peer: (if $l[4] == "" then null else $l[4] end),
 					peer_value: ($l[5] | num), unit: $l[6],
 					ratio: (if $l[5] == "" then null else $l[7] | num end)}]
+			elif $l[0] == "why" then .summary[-1].why = $l[1]
 			else error("bench/json.sh: unknown line \($l[0])") end)' \
 		"$BJ_OPS" >"$BJ_OUT.new"
 	rm -f "$BJ_OPS"

@@ -125,9 +125,13 @@ bj_row "husk / runc|$(ratio "$h_in" "$r_in")|$(ratio "$h_out" "$r_out")|$(ratio 
 bj_series "throughput, Gbit/s" bars "direction" "Gbit/s" "husk|runc"
 bj_point "to container|$h_in|$r_in"
 bj_point "from container|$h_out|$r_out"
+path="every packet crosses the veth, the tc mirred redirect to the tap and husk-vmm's event loop, which copies it between the tap and the guest's rings (an interrupt into the guest one way, a kick that exits it the other); runc's container sits on the veth itself"
 bj_headline "TCP to the container (Gbit/s)" husk "$(r3 "$h_in")" runc "$(r3 "$r_in")" Gbit/s
+bj_why "As for all traffic, $path. There is no vhost-net: one thread of husk-vmm does the copies for every queue."
 bj_headline "TCP from the container (Gbit/s)" husk "$(r3 "$h_out")" runc "$(r3 "$r_out")" Gbit/s
+bj_why "The same path the other way; the guest's tx kicks are exits, each through L1's KVM in the lab."
 bj_headline "ping round trip (median ms)" husk "$h_ping" runc "$r_ping" ms
+bj_why "A round trip is one interrupt into the guest and one exit out of it, with husk-vmm's event loop woken for each: $path."
 bj_note "One iperf3 run of $T s per direction and runtime (T in the environment sets it); raw iperf3 and ping output in bench/results/net-lab/."
 [ "$mode" = native ] || bj_note "Lab mode: both runtimes run in the nested lab (QEMU TCG), so the absolute figures are emulation figures; only the ratios carry over."
 bj_end

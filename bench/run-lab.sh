@@ -79,5 +79,6 @@ bj_series "run of busybox true (median, min, max)" bars "runtime" "microseconds"
 bj_point "husk|$hm|$hmin|$hmax"
 bj_point "runc|$rm_|$rmin|$rmax"
 bj_headline "husk run / runc run of busybox true (median us)" husk "$hm" runc "$rm_" us
+bj_why "husk boots a VM (its kernel, then the agent) before the container's process starts, and stops it after; runc only makes namespaces. The startup timeline below names the slowest phase and what it spends its time on."
 [ "$mode" = native ] || bj_note "Lab mode: the guest boots under the nested lab's KVM (QEMU TCG), so husk's times are emulation times; runc runs in the same lab, and only the ratio carries over."
 bj_end
