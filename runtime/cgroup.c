@@ -96,6 +96,21 @@ static int enable_v2(const char *rel, hk_err **err)
 	return 0;
 }
 
+/* The sandbox's cgroup at dir, with its two leaves. */
+static int make_leaves(const char *dir, hk_err **err)
+{
+	static const char *const leaves[] = {RT_CGROUP_VMM, RT_CGROUP_VIRTIOFSD};
+	char path[PATH_MAX + 16];
+
+	for (size_t i = 0; i < HK_ARRAY_SIZE(leaves); i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, leaves[i]) >= (int)sizeof(path))
+			return hk_err_set(err, ENAMETOOLONG, "cgroup `%s`", dir);
+		if (hk_mkdir_p(path, 0755, err) < 0)
+			return hk_err_wrap(err, "cgroup");
+	}
+	return 0;
+}
+
 /* v1 and hybrid: the cgroup under another controller's hierarchy, when
  * the host mounted it. */
 static int create_v1(const char *ctl, const char *rel, char *out, size_t len, hk_err **err)
@@ -109,9 +124,7 @@ static int create_v1(const char *ctl, const char *rel, char *out, size_t len, hk
 		return 0;
 	if (snprintf(out, len, "%s/%s", h, rel) >= (int)len)
 		return hk_err_set(err, ENAMETOOLONG, "cgroup `%s/%s`", h, rel);
-	if (hk_mkdir_p(out, 0755, err) < 0)
-		return hk_err_wrap(err, "cgroup");
-	return 0;
+	return make_leaves(out, err);
 }
 
 int rt_cgroup_create(const char *cgroups_path, const char *id, struct rt_cgroup *cg, hk_err **err)
@@ -128,17 +141,21 @@ int rt_cgroup_create(const char *cgroups_path, const char *id, struct rt_cgroup 
 	cg->v2 = fs.f_type == CGROUP2_SUPER_MAGIC;
 	if (cg->v2) {
 		snprintf(cg->dir, sizeof(cg->dir), "%s/%s", CG_ROOT, rel);
-		if (hk_mkdir_p(cg->dir, 0755, err) < 0)
-			return hk_err_wrap(err, "cgroup");
-		return enable_v2(rel, err);
+		if (make_leaves(cg->dir, err) < 0)
+			return -1;
+		/* Down to the sandbox's own subtree_control: its leaves get the
+		 * controllers (and their own accounting). */
+		char leaf[PATH_MAX];
+		snprintf(leaf, sizeof(leaf), "%s/" RT_CGROUP_VMM, rel);
+		return enable_v2(leaf, err);
 	}
 	/* v1 or hybrid: the cpu controller's own hierarchy. */
 	const char *h = stat(CG_ROOT "/cpu", &st) == 0 ? CG_ROOT "/cpu" : CG_ROOT "/cpu,cpuacct";
 	if (stat(h, &st) < 0)
 		return hk_err_set(err, ENOENT, "cgroups: no cpu controller under %s", CG_ROOT);
 	snprintf(cg->dir, sizeof(cg->dir), "%s/%s", h, rel);
-	if (hk_mkdir_p(cg->dir, 0755, err) < 0)
-		return hk_err_wrap(err, "cgroup");
+	if (make_leaves(cg->dir, err) < 0)
+		return -1;
 	if (create_v1("memory", rel, cg->mem_dir, sizeof(cg->mem_dir), err) < 0 ||
 	    create_v1("pids", rel, cg->pids_dir, sizeof(cg->pids_dir), err) < 0)
 		return -1;
@@ -229,11 +246,11 @@ int rt_cgroup_set_vm_limits(const struct rt_cgroup *cg, uint64_t guest_mib, unsi
 
 static int join_one(const char *dir)
 {
-	char path[PATH_MAX + 16];
+	char path[PATH_MAX + 32];
 
 	if (dir[0] == '\0')
 		return 0;
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(path, sizeof(path), "%s/" RT_CGROUP_VMM "/cgroup.procs", dir);
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -264,15 +281,44 @@ static void kill_all(const char *dir)
 			kill(pid, SIGKILL);
 }
 
+unsigned rt_cgroup_leaf_dirs(const struct rt_cgroup *cg, const char *leaf,
+                             char out[][PATH_MAX + 16])
+{
+	const char *dirs[] = {cg->dir, cg->mem_dir, cg->pids_dir};
+	unsigned n = 0;
+
+	for (size_t i = 0; i < HK_ARRAY_SIZE(dirs); i++)
+		if (dirs[i][0])
+			snprintf(out[n++], PATH_MAX + 16, "%s/%s", dirs[i], leaf);
+	return n;
+}
+
 static int remove_one(const char *dir, int timeout_ms, hk_err **err);
+
+/* The leaves first: a cgroup goes only once it has no children. A sandbox
+ * from before the leaves has none (ENOENT). */
+static int remove_tree(const char *dir, int timeout_ms, hk_err **err)
+{
+	char leaf[PATH_MAX + 16];
+
+	if (dir[0] == '\0')
+		return 0;
+	snprintf(leaf, sizeof(leaf), "%s/" RT_CGROUP_VIRTIOFSD, dir);
+	if (remove_one(leaf, timeout_ms, err) < 0)
+		return -1;
+	snprintf(leaf, sizeof(leaf), "%s/" RT_CGROUP_VMM, dir);
+	if (remove_one(leaf, timeout_ms, err) < 0)
+		return -1;
+	return remove_one(dir, timeout_ms, err);
+}
 
 int rt_cgroup_remove(const struct rt_cgroup *cg, int timeout_ms, hk_err **err)
 {
 	/* The cpu hierarchy last: it is the one on record in any state. */
-	if (remove_one(cg->mem_dir, timeout_ms, err) < 0 ||
-	    remove_one(cg->pids_dir, timeout_ms, err) < 0)
+	if (remove_tree(cg->mem_dir, timeout_ms, err) < 0 ||
+	    remove_tree(cg->pids_dir, timeout_ms, err) < 0)
 		return -1;
-	return remove_one(cg->dir, timeout_ms, err);
+	return remove_tree(cg->dir, timeout_ms, err);
 }
 
 static int remove_one(const char *dir, int timeout_ms, hk_err **err)

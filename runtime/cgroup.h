@@ -16,6 +16,9 @@
 #include "lib/error.h"
 #include "oci/spec.h"
 
+#define RT_CGROUP_VMM       "vmm"
+#define RT_CGROUP_VIRTIOFSD "virtiofsd"
+
 struct rt_cgroup {
 	char dir[PATH_MAX]; /* the cgroup's directory under the cpu hierarchy */
 	bool v2;
@@ -38,8 +41,8 @@ struct rt_cgroup {
 
 /* The cgroup for container id: linux.cgroupsPath when it is a path, else
  * /husk/ID (a systemd "slice:prefix:name" maps to /slice/prefix-name, as
- * runc's cgroupfs driver does). Created with its parents; the cpu
- * controller enabled on the way down under v2. */
+ * runc's cgroupfs driver does). Created with its parents and its two
+ * leaves; the cpu controller enabled on the way down under v2. */
 int rt_cgroup_create(const char *cgroups_path, const char *id, struct rt_cgroup *cg, hk_err **err);
 /* Writes what linux.resources.cpu asks; unset fields are left alone. */
 int rt_cgroup_set_cpu(const struct rt_cgroup *cg, const struct oci_cpu *cpu, hk_err **err);
@@ -47,10 +50,15 @@ int rt_cgroup_set_cpu(const struct rt_cgroup *cg, const struct oci_cpu *cpu, hk_
  * vcpus. */
 int rt_cgroup_set_vm_limits(const struct rt_cgroup *cg, uint64_t guest_mib, unsigned vcpus,
                             hk_err **err);
-/* The calling process joins (between fork and exec: no allocation). */
+/* The calling process joins the monitor's leaf (between fork and exec: no
+ * allocation). */
 int rt_cgroup_join_self(const struct rt_cgroup *cg);
-/* Ends whatever is left in it and removes it, waiting up to timeout_ms for
- * the kernel to let the directory go. */
+/* leaf's directory in each hierarchy the sandbox has (the cpu one first);
+ * returns how many, at most 3. */
+unsigned rt_cgroup_leaf_dirs(const struct rt_cgroup *cg, const char *leaf,
+                             char out[][PATH_MAX + 16]);
+/* Ends whatever is left in it and its leaves and removes them, waiting up
+ * to timeout_ms for the kernel to let each directory go. */
 int rt_cgroup_remove(const struct rt_cgroup *cg, int timeout_ms, hk_err **err);
 
 #endif

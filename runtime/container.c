@@ -334,8 +334,9 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	    write_state(dir, o->id, "creating", 0, bundle, spec, NULL, err) < 0 ||
 	    rt_selinux_label_files(&sv, dir, bundle, spec, guest.kernel, guest.initrd, err) < 0)
 		goto fail;
-	/* The whole sandbox (monitor, virtiofsd) in one cgroup, sized by the
-	 * container's cpu resources before anything runs in it. */
+	/* The whole sandbox (monitor, virtiofsd) under one cgroup, sized by the
+	 * container's cpu resources before anything runs in it; each of the two
+	 * in a leaf of its own. */
 	const struct oci_linux *lx = spec->linux_;
 	if (rt_cgroup_create(lx ? lx->cgroups_path : NULL, o->id, &cg, err) < 0 ||
 	    rt_cgroup_set_cpu(&cg, lx && lx->resources ? lx->resources->cpu : NULL, err) < 0 ||
@@ -408,6 +409,13 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 		argv[argc++] = uid;
 		argv[argc++] = "--gid";
 		argv[argc++] = gid;
+	}
+	/* virtiofsd leaves the monitor's cgroup for its own (runtime/cgroup.h). */
+	char fs_cg[3][PATH_MAX + 16];
+	unsigned nfs_cg = rt_cgroup_leaf_dirs(&cg, RT_CGROUP_VIRTIOFSD, fs_cg);
+	for (unsigned i = 0; i < nfs_cg; i++) {
+		argv[argc++] = "--virtiofsd-cgroup";
+		argv[argc++] = fs_cg[i];
 	}
 	if (g->debug)
 		argv[argc++] = "--debug";

@@ -53,6 +53,8 @@ static void usage(FILE *f)
 	        "  --cid N              the guest's vsock CID (default 3)\n"
 	        "  --fs TAG=DIR[,ro]    virtio-fs share served by the monitor's own virtiofsd\n"
 	        "  --virtiofsd PATH     virtiofsd to run (default: found on this host)\n"
+	        "  --virtiofsd-cgroup DIR\n"
+	        "                       virtiofsd joins this cgroup (once a hierarchy)\n"
 	        "  --blk FILE[,ro]      virtio-blk on a raw image\n"
 	        "  --net TAP[,mac=MAC][,mtu=N]\n"
 	        "                       virtio-net on this tap (made if absent)\n"
@@ -95,6 +97,7 @@ enum {
 	O_CID,
 	O_FS,
 	O_VIRTIOFSD,
+	O_VIRTIOFSD_CG,
 	O_BLK,
 	O_NORNG,
 	O_NET,
@@ -159,6 +162,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 	        {"cid", required_argument, NULL, O_CID},
 	        {"fs", required_argument, NULL, O_FS},
 	        {"virtiofsd", required_argument, NULL, O_VIRTIOFSD},
+	        {"virtiofsd-cgroup", required_argument, NULL, O_VIRTIOFSD_CG},
 	        {"blk", required_argument, NULL, O_BLK},
 	        {"no-rng", no_argument, NULL, O_NORNG},
 	        {"net", required_argument, NULL, O_NET},
@@ -267,7 +271,17 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 				return -1;
 			break;
 		case O_VIRTIOFSD:
-			cfg->virtiofsd = optarg;
+			cfg->virtiofsd.path = optarg;
+			break;
+		case O_VIRTIOFSD_CG:
+			if (cfg->virtiofsd.ncgroups == VIRTIO_FS_MAX_CGROUPS)
+				return hk_err_set(err, 0, "at most %d --virtiofsd-cgroup",
+				                  VIRTIO_FS_MAX_CGROUPS);
+			if (optarg[0] != '/')
+				return hk_err_set(err, 0,
+				                  "--virtiofsd-cgroup %s: want an absolute path",
+				                  optarg);
+			cfg->virtiofsd.cgroup[cfg->virtiofsd.ncgroups++] = optarg;
 			break;
 		case O_BLK:
 			if (cfg->nblk == VMM_MAX_BLK)

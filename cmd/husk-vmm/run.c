@@ -270,10 +270,10 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 	}
 	for (unsigned i = 0; i < cfg->nfs; i++) {
 		const struct vmm_share *sh = &cfg->fs[i];
-		if (virtio_fs_open(&x.fs[i], sh->tag, sh->dir, sh->readonly, cfg->virtiofsd,
-		                   x.run_dir, &x.loop, err) < 0)
+		x.nfs++; /* closed on failure, even half started */
+		if (virtio_fs_start(&x.fs[i], sh->tag, sh->dir, sh->readonly, &cfg->virtiofsd,
+		                    x.run_dir, &x.loop, err) < 0)
 			goto out_vm;
-		x.nfs++;
 		x.fs[i].dev = &x.virtio[x.nvirtio];
 		if (add_virtio(&x, &virtio_fs_ops, &x.fs[i], err) < 0)
 			goto out_vm;
@@ -309,6 +309,10 @@ int vmm_run(const struct vmm_config *cfg, hk_err **err)
 		goto out_vm;
 	for (unsigned i = 0; i < x.vm.nvcpus; i++)
 		if (vmm_boot_setup_vcpu(&x.vm.vcpus[i], &boot, err) < 0)
+			goto out_vm;
+	/* virtiofsd started above and got ready while the kernel loaded. */
+	for (unsigned i = 0; i < x.nfs; i++)
+		if (virtio_fs_connect(&x.fs[i], err) < 0)
 			goto out_vm;
 	hk_debug("kernel command line: %s", cmdline);
 	if (cfg->control && vmm_control_open(&x.control, &x.vm, cfg->control, err) < 0)

@@ -9,6 +9,7 @@
 #include "policy/jail.h"
 #include "policy/seccomp.h"
 #include "vmm/sched/sched.h"
+#include "vmm/virtio/fs.h"
 
 struct vmm_vm;
 
@@ -47,7 +48,7 @@ struct vmm_config {
 	uint64_t cid;
 	struct vmm_share fs[VMM_MAX_FS];
 	unsigned nfs;
-	const char *virtiofsd;
+	struct virtio_fs_daemon virtiofsd; /* --virtiofsd, --virtiofsd-cgroup */
 	struct vmm_blk_cfg blk[VMM_MAX_BLK];
 	unsigned nblk;
 	struct vmm_net_cfg net[VMM_MAX_NET];

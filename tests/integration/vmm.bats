@@ -15,6 +15,14 @@ setup() {
 	snapshot_host
 }
 
+# A cgroup a test made (CG), gone whatever the test's fate.
+teardown() {
+	if [ -n "${CG:-}" ] && [ -d "$CG" ]; then
+		xargs -r kill -9 <"$CG/cgroup.procs" 2>/dev/null || true
+		rmdir "$CG" 2>/dev/null || true
+	fi
+}
+
 guest() {
 	"$MKGUEST" "$1" "$G/$1.elf"
 }
@@ -124,6 +132,37 @@ wait_for() {
 	# The early way out, not the 30 s wait for a slow virtiofsd's socket
 	# (which ends with "No such file or directory").
 	assert_output --partial "exited before it listened"
+	assert_nothing_leaked
+}
+
+@test "--virtiofsd-cgroup: virtiofsd joins the cgroup given, not the monitor; one it cannot join fails the start" {
+	guest spin
+	guest ok
+	mkdir "$G/share"
+	local root=/sys/fs/cgroup/pids
+	[ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ] || root=/sys/fs/cgroup
+	[ -d "$root" ] || skip "no cgroup2 or pids hierarchy at /sys/fs/cgroup"
+	CG=$root/husk-vmm-test-$$
+	mkdir "$CG"
+	"$VMM" --kernel "$G/spin.elf" --fs "share=$G/share" --virtiofsd-cgroup "$CG" --console none &
+	local pid=$! vfs
+	# (cgroup files have no size: read them)
+	wait_for '[ -n "$(cat "$CG/cgroup.procs")" ]' 30
+	wait_for 'vfs=$(pgrep -P "$pid" -x virtiofsd)' 30
+	grep -qx "$vfs" "$CG/cgroup.procs"
+	run grep -x "$pid" "$CG/cgroup.procs"
+	assert_failure
+	kill -TERM "$pid"
+	wait "$pid" || true
+	wait_for '[ -z "$(cat "$CG/cgroup.procs")" ]' 10
+	rmdir "$CG"
+	run "$VMM" --kernel "$G/ok.elf" --fs "share=$G/share" --virtiofsd-cgroup /nonexistent/cg
+	assert_failure 1
+	assert_output --partial "virtiofsd's cgroup \`/nonexistent/cg\`: No such file or directory"
+	assert_output --partial "exited before it listened"
+	run "$VMM" --kernel "$G/ok.elf" --virtiofsd-cgroup relative
+	assert_failure 1
+	assert_output --partial "--virtiofsd-cgroup relative: want an absolute path"
 	assert_nothing_leaked
 }
 

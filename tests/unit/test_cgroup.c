@@ -1,8 +1,11 @@
 /* runtime/cgroup.c on this host's real cgroups (v1, v2 or hybrid, whichever
  * it has): where a sandbox's cgroup goes, the cpu bandwidth written and
- * rewritten, a process joining, and removal with a process still inside. */
+ * rewritten, the monitor and virtiofsd joining their leaves, and removal
+ * with both still inside. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,36 +133,77 @@ static int test_cpu_bandwidth(void)
 	return 0;
 }
 
-/* A process joins before it execs; removal ends what is left inside. */
-static int test_join_and_remove(void)
+/* A child that joins the monitor's leaf, or (as virtiofsd does) writes
+ * itself into the virtiofsd leaf's cgroup.procs, then waits to be killed. */
+static pid_t spawn_in(const struct rt_cgroup *cg, const char *vfs_procs)
 {
-	struct rt_cgroup cg;
-	char procs[PATH_MAX + 16], line[32];
-	int sync[2], status;
+	int sync[2];
+	char c;
 
-	if (usable())
-		return 77;
-	CHECK(rt_cgroup_create(NULL, id, &cg, NULL) == 0);
-	CHECK(pipe(sync) == 0);
+	if (pipe(sync) < 0)
+		return -1;
 	pid_t pid = fork();
-	CHECK(pid >= 0);
 	if (pid == 0) {
-		if (rt_cgroup_join_self(&cg) < 0)
+		int fd = vfs_procs ? open(vfs_procs, O_WRONLY) : -1;
+		if (vfs_procs ? fd < 0 || write(fd, "0", 1) != 1 : rt_cgroup_join_self(cg) < 0)
 			_exit(1);
 		(void)!write(sync[1], "j", 1);
 		for (;;)
 			pause();
 	}
 	close(sync[1]);
-	CHECK(read(sync[0], line, 1) == 1);
+	if (pid < 0 || read(sync[0], &c, 1) != 1)
+		pid = -1;
 	close(sync[0]);
-	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg.dir);
+	return pid;
+}
+
+static bool listed(const char *procs, pid_t pid)
+{
 	cleanup_file FILE *f = fopen(procs, "re");
-	CHECK(f && fgets(line, sizeof(line), f) && atoi(line) == pid);
+	int p;
+
+	while (f && fscanf(f, "%d", &p) == 1)
+		if (p == pid)
+			return true;
+	return false;
+}
+
+/* The monitor joins its leaf before it execs, virtiofsd the leaf beside it;
+ * removal ends what is left in either and takes the leaves and the
+ * sandbox's cgroup away. */
+static int test_join_and_remove(void)
+{
+	struct rt_cgroup cg;
+	char procs[PATH_MAX + 32], leaf[3][PATH_MAX + 16];
+	int status;
+
+	if (usable())
+		return 77;
+	CHECK(rt_cgroup_create(NULL, id, &cg, NULL) == 0);
+	unsigned n = rt_cgroup_leaf_dirs(&cg, RT_CGROUP_VIRTIOFSD, leaf);
+	CHECK(n >= 1 && n <= 3);
+	snprintf(procs, sizeof(procs), "%s/" RT_CGROUP_VIRTIOFSD, cg.dir);
+	CHECK_STR(leaf[0], procs);
+	for (unsigned i = 0; i < n; i++)
+		CHECK(access(leaf[i], F_OK) == 0);
+
+	pid_t vmm = spawn_in(&cg, NULL);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", leaf[0]);
+	pid_t vfs = spawn_in(&cg, procs);
+	CHECK(vmm > 0 && vfs > 0);
+	CHECK(listed(procs, vfs) && !listed(procs, vmm));
+	snprintf(procs, sizeof(procs), "%s/" RT_CGROUP_VMM "/cgroup.procs", cg.dir);
+	CHECK(listed(procs, vmm) && !listed(procs, vfs));
+
 	CHECK(rt_cgroup_remove(&cg, 5000, NULL) == 0);
-	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+	CHECK(waitpid(vmm, &status, 0) == vmm && WIFSIGNALED(status) &&
+	      WTERMSIG(status) == SIGKILL);
+	CHECK(waitpid(vfs, &status, 0) == vfs && WIFSIGNALED(status) &&
 	      WTERMSIG(status) == SIGKILL);
 	CHECK(access(cg.dir, F_OK) < 0);
+	for (unsigned i = 0; i < n; i++)
+		CHECK(access(leaf[i], F_OK) < 0);
 	return 0;
 }
 

@@ -38,14 +38,33 @@ const char *virtio_fs_find_daemon(const char *path)
 	return NULL;
 }
 
-/* In the child, before exec: die with the monitor, and make a read-only
- * share read-only in virtiofsd's own view of the file system. */
-static void child(const char *daemon, const char *dir, bool readonly, const char *sock,
-                  bool quiet_ok)
+/* In the child, before exec: join the daemon's own cgroups. */
+static void join_cgroups(const struct virtio_fs_daemon *d)
+{
+	char path[4200];
+
+	for (unsigned i = 0; i < d->ncgroups; i++) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", d->cgroup[i]);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1) {
+			fprintf(stderr, "husk-vmm: virtiofsd's cgroup `%s`: %s\n", d->cgroup[i],
+			        strerror(errno));
+			_exit(126);
+		}
+		close(fd);
+	}
+}
+
+/* In the child, before exec: die with the monitor, leave for the daemon's
+ * cgroups, and make a read-only share read-only in virtiofsd's own view of
+ * the file system. */
+static void child(const struct virtio_fs_daemon *d, const char *daemon, const char *dir,
+                  bool readonly, const char *sock, bool quiet_ok)
 {
 	char src[4200], spath[200];
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	join_cgroups(d);
 	if (readonly) {
 		if (unshare(CLONE_NEWNS) < 0 ||
 		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
@@ -89,10 +108,11 @@ static void on_call(void *arg, uint32_t events)
 		virtio_signal_irq(f->dev);
 }
 
-int virtio_fs_open(struct virtio_fs *f, const char *tag, const char *dir, bool readonly,
-                   const char *virtiofsd, const char *sock_dir, struct vmm_loop *loop, hk_err **err)
+int virtio_fs_start(struct virtio_fs *f, const char *tag, const char *dir, bool readonly,
+                    const struct virtio_fs_daemon *d, const char *sock_dir, struct vmm_loop *loop,
+                    hk_err **err)
 {
-	const char *daemon = virtio_fs_find_daemon(virtiofsd);
+	const char *daemon = virtio_fs_find_daemon(d->path);
 
 	memset(f, 0, sizeof(*f));
 	f->pid = -1;
@@ -106,40 +126,43 @@ int virtio_fs_open(struct virtio_fs *f, const char *tag, const char *dir, bool r
 		return hk_err_set(err, ENOENT,
 		                  "virtio-fs: no virtiofsd found (install "
 		                  "qemu-system-common, or give --virtiofsd)");
+	f->daemon = daemon;
 	if (access(dir, R_OK | X_OK) < 0)
 		return hk_err_set(err, errno, "virtio-fs share `%s`", dir);
 	if (snprintf(f->sock, sizeof(f->sock), "%s/fs-%s.sock", sock_dir, tag) >=
 	    (int)sizeof(f->sock))
 		return hk_err_set(err, ENAMETOOLONG, "virtio-fs socket in `%s`", sock_dir);
 	unlink(f->sock);
+	for (unsigned q = 0; q < NUM_QUEUES; q++) {
+		f->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (f->call_fd[q] < 0)
+			return hk_err_set(err, errno, "virtio-fs: eventfd");
+		if (vmm_loop_add(loop, f->call_fd[q], EPOLLIN, on_call, f, err) < 0) {
+			close(f->call_fd[q]);
+			f->call_fd[q] = -1;
+			return -1;
+		}
+	}
 	f->pid = fork();
 	if (f->pid < 0)
 		return hk_err_set(err, errno, "virtio-fs: fork");
 	if (f->pid == 0)
-		child(daemon, dir, readonly, f->sock, hk_log_enabled(HK_LOG_DEBUG));
-	if (vhu_connect(&f->vu, f->sock, f->pid, START_DEADLINE, err) < 0) {
-		virtio_fs_close(f);
-		return hk_err_wrap(err, "virtio-fs `%s` (%s)", tag, daemon);
-	}
-	uint64_t need = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_EVENT_IDX) |
-	                (1ULL << VIRTIO_F_INDIRECT_DESC);
-	if ((f->vu.features & need) != need) {
-		virtio_fs_close(f);
-		return hk_err_set(err, ENOTSUP, "virtio-fs: %s lacks ring features (%#llx)", daemon,
-		                  (unsigned long long)f->vu.features);
-	}
-	for (unsigned q = 0; q < NUM_QUEUES; q++) {
-		f->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (f->call_fd[q] < 0 ||
-		    vmm_loop_add(loop, f->call_fd[q], EPOLLIN, on_call, f, err) < 0) {
-			if (f->call_fd[q] < 0)
-				hk_err_set(err, errno, "virtio-fs: eventfd");
-			virtio_fs_close(f);
-			return -1;
-		}
-	}
+		child(d, daemon, dir, readonly, f->sock, hk_log_enabled(HK_LOG_DEBUG));
 	hk_debug("virtio-fs `%s`: %s on `%s`%s, pid %d", tag, daemon, dir,
 	         readonly ? " (read-only)" : "", (int)f->pid);
+	return 0;
+}
+
+int virtio_fs_connect(struct virtio_fs *f, hk_err **err)
+{
+	if (vhu_connect(&f->vu, f->sock, f->pid, START_DEADLINE, err) < 0)
+		return hk_err_wrap(err, "virtio-fs `%s` (%s)", f->tag, f->daemon);
+	uint64_t need = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_EVENT_IDX) |
+	                (1ULL << VIRTIO_F_INDIRECT_DESC);
+	if ((f->vu.features & need) != need)
+		return hk_err_set(err, ENOTSUP, "virtio-fs: %s lacks ring features (%#llx)",
+		                  f->daemon, (unsigned long long)f->vu.features);
+	hk_debug("virtio-fs `%s`: connected", f->tag);
 	return 0;
 }
 

@@ -12,10 +12,21 @@
 #include "vmm/vhost_user.h"
 #include "vmm/virtio/virtio.h"
 
+/* Which virtiofsd to run and where: the cgroups it joins before it runs,
+ * one a hierarchy (a container's sandbox gives it a cgroup of its own beside
+ * the monitor's, runtime/cgroup.h); none leaves it in the monitor's. */
+#define VIRTIO_FS_MAX_CGROUPS 3
+struct virtio_fs_daemon {
+	const char *path; /* NULL: the first of the known places */
+	const char *cgroup[VIRTIO_FS_MAX_CGROUPS];
+	unsigned ncgroups;
+};
+
 struct virtio_fs {
 	struct virtio_dev *dev; /* set by the monitor after virtio_dev_init */
 	struct vmm_loop *loop;
 	char tag[37];
+	const char *daemon;
 	char sock[108];
 	pid_t pid;
 	struct vhost_user vu;
@@ -28,10 +39,15 @@ extern const struct virtio_dev_ops virtio_fs_ops;
 /* The virtiofsd to run: path if given, else the first of the known places. */
 const char *virtio_fs_find_daemon(const char *path);
 
-/* Starts virtiofsd on dir (its socket in sock_dir) and connects to it. */
-int virtio_fs_open(struct virtio_fs *f, const char *tag, const char *dir, bool readonly,
-                   const char *virtiofsd, const char *sock_dir, struct vmm_loop *loop,
-                   hk_err **err);
+/* Starts virtiofsd on dir (its socket in sock_dir), without waiting for
+ * it: it gets ready while the monitor loads the kernel. On failure the
+ * caller still closes f. */
+int virtio_fs_start(struct virtio_fs *f, const char *tag, const char *dir, bool readonly,
+                    const struct virtio_fs_daemon *d, const char *sock_dir, struct vmm_loop *loop,
+                    hk_err **err);
+/* Connects to the virtiofsd that start ran (waiting for its socket) and
+ * checks its features; before the guest runs. */
+int virtio_fs_connect(struct virtio_fs *f, hk_err **err);
 /* Stops the rings, then virtiofsd (SIGTERM, SIGKILL after a deadline). */
 void virtio_fs_close(struct virtio_fs *f);
 

@@ -153,7 +153,7 @@ tick_moved() {
 	start_ctr
 	local pid cg=/sys/fs/cgroup/husk/c1
 	pid=$(husk state c1 | jq .pid)
-	grep -qx "$pid" "$cg/cgroup.procs"
+	grep -qx "$pid" "$cg/vmm/cgroup.procs"
 	assert_equal "$(cat "$cg/cpu.max")" "50000 100000"
 	# Both vCPU threads on host CPU 1, as state reports and the kernel says.
 	run husk state c1

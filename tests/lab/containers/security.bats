@@ -234,7 +234,7 @@ print("%016x" % h)')/$2"
 	fi
 }
 
-@test "the monitor runs jailed: seccomp on every thread, no_new_privs, no capabilities, own root, sized cgroup" {
+@test "the monitor runs jailed: seccomp on every thread, no_new_privs, no capabilities, own root, sized cgroup; virtiofsd in a cgroup of its own" {
 	update_config '.annotations["io.husk.memory"] = "512" | .annotations["io.husk.vcpus"] = "2"'
 	set_args sleep 1000
 	husk run -d --bundle "$BUNDLE" c1
@@ -264,18 +264,27 @@ print("%016x" % h)')/$2"
 	# Nothing of the jail shows on the host: an empty directory.
 	run find "$HUSK_ROOT/c1/jail" -mindepth 1
 	assert_output ""
-	# The VM's cgroup: guest RAM + 256 MiB overhead, 128 tasks + 1 a vCPU.
+	# The sandbox's cgroup: guest RAM + 256 MiB overhead, 128 tasks + 1 a
+	# vCPU; the monitor in its leaf `vmm`, virtiofsd in `virtiofsd` beside
+	# it, each charged apart.
+	vfs=$(pgrep -P "$pid" -x virtiofsd | head -n 1)
+	[ -n "$vfs" ]
 	if grep -q '^0::' "/proc/$pid/cgroup" && [ ! -d /sys/fs/cgroup/memory ]; then
-		cg=/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
+		assert_equal "$(sed -n 's/^0:://p' "/proc/$pid/cgroup")" /husk/c1/vmm
+		assert_equal "$(sed -n 's/^0:://p' "/proc/$vfs/cgroup")" /husk/c1/virtiofsd
+		cg=/sys/fs/cgroup/husk/c1
 		assert_equal "$(cat "$cg/memory.max")" $(((512 + 256) << 20))
 		assert_equal "$(cat "$cg/pids.max")" 130
+		[ "$(cat "$cg/vmm/memory.current")" -gt 0 ]
+		[ "$(cat "$cg/virtiofsd/memory.current")" -gt 0 ]
+		[ "$(cat "$cg/virtiofsd/pids.current")" -ge 1 ]
 	else
-		mem=$(sed -n 's/^[0-9]*:memory://p' "/proc/$pid/cgroup")
-		pids=$(sed -n 's/^[0-9]*:pids://p' "/proc/$pid/cgroup")
-		assert_equal "$mem" "/husk/c1"
-		assert_equal "$pids" "/husk/c1"
-		assert_equal "$(cat "/sys/fs/cgroup/memory$mem/memory.limit_in_bytes")" $(((512 + 256) << 20))
-		assert_equal "$(cat "/sys/fs/cgroup/pids$pids/pids.max")" 130
+		for ctl in memory pids; do
+			assert_equal "$(sed -n "s/^[0-9]*:$ctl://p" "/proc/$pid/cgroup")" /husk/c1/vmm
+			assert_equal "$(sed -n "s/^[0-9]*:$ctl://p" "/proc/$vfs/cgroup")" /husk/c1/virtiofsd
+		done
+		assert_equal "$(cat /sys/fs/cgroup/memory/husk/c1/memory.limit_in_bytes)" $(((512 + 256) << 20))
+		assert_equal "$(cat /sys/fs/cgroup/pids/husk/c1/pids.max)" 130
 	fi
 	husk delete --force c1
 	assert_clean
