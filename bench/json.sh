@@ -49,12 +49,17 @@ bj_mode() {
 # bj_lab SCRIPT [tests/lab/run options]: runs SCRIPT again in the lab (or
 # directly where the host boots guests), with N, T and the host's machine
 # line, unless it is there already.
+# The lab's CPU is the container suites' (BJ_LAB_CPU): with ERMS, TCG runs
+# the kernels' rep movsb/stosb a byte at a time, and loading the guest
+# kernel into memory an earlier guest used took 2 s instead of 0.6 s, an
+# emulation cost no hardware has (tests/lab/run says more).
+BJ_LAB_CPU=max,erms=off
 bj_lab() {
 	[ -z "${HUSK_IN_LAB:-}" ] || return 0
 	_s=$1
 	shift
-	HUSK_BENCH_HOST=$(bj_machine) HUSK_IN_LAB=1 exec tests/lab/run "$@" --env N --env T \
-		--env HUSK_IN_LAB --env HUSK_BENCH_HOST -- "$_s"
+	HUSK_BENCH_HOST=$(bj_machine) HUSK_IN_LAB=1 exec tests/lab/run --cpu "$BJ_LAB_CPU" "$@" \
+		--env N --env T --env HUSK_IN_LAB --env HUSK_BENCH_HOST -- "$_s"
 }
 
 # bj_stats FILE: "median min max" of the numbers in FILE, one a line.
