@@ -15,8 +15,14 @@ setup() {
 	snapshot_host
 }
 
-# A cgroup a test made (CG), gone whatever the test's fate.
+# A monitor a failed test left running in the background (its guest is
+# under the test's directory) and a cgroup it made (CG), gone whatever the
+# test's fate: a spinning guest left behind would hold a host CPU for good.
 teardown() {
+	local p
+	for p in $(pgrep -f -- "--kernel $G/"); do
+		kill -9 "$p" 2>/dev/null || true
+	done
 	if [ -n "${CG:-}" ] && [ -d "$CG" ]; then
 		xargs -r kill -9 <"$CG/cgroup.procs" 2>/dev/null || true
 		rmdir "$CG" 2>/dev/null || true
