@@ -221,16 +221,16 @@ jq -n -R --arg mode "$mode" --arg machine "$machine" --argjson runs "$RUNS" \
 		 | {what: "fio \($j | jlabel) on a bind mount (\($u[0]))", subject: "husk",
 		    value: $h, peer: "runc", peer_value: $r, unit: $u[0], ratio: ratio($h; $r),
 		    why: (if $j == "seq-read" then
-			"fio drops the guest's page cache before the job, so every read becomes FUSE requests to virtiofsd through virtio-fs, each a round trip between guest and host (a 1-byte vsock round trip took \($hs[0]) us in this run); runc reads the host's tmpfs in place. DAX (the guest mapping the host's pages) would take the round trips away; husk does not offer it yet."
+			"fio drops the guest'"'"'s page cache before the job, so every read becomes FUSE requests to virtiofsd through virtio-fs, each a round trip between guest and host (a 1-byte vsock round trip took \($hs[0]) us in this run); runc reads the host'"'"'s tmpfs in place. DAX (the guest mapping the host'"'"'s pages) would take the round trips away; husk does not offer it yet."
 		      else
 			"Each 4 KiB write is one FUSE request through virtio-fs (cache=auto: the guest has no writeback cache to absorb writes): \(1e6 / $h | round) us a write, against \($hs[0]) us for a 1-byte vsock round trip in the same run. The cost is the round trip between guest and host (a kick that exits the guest, virtiofsd woken, an interrupt back), not the file system behind it; runc writes to the tmpfs directly."
 		      end)}),
 		{what: "stream round trip 1 B (median us)", subject: "husk vsock", value: $hs[0],
 		 peer: "runc Unix socket", peer_value: $rs[0], unit: "us", ratio: ratio($hs[0]; $rs[0]),
-		 why: "A round trip crosses the guest boundary twice: the guest's virtio-vsock driver kicks its tx queue (an exit), husk-vmm's event loop moves the bytes to the Unix socket, and the reply comes back in an rx buffer with an interrupt; runc's peer is one socket hop inside the host kernel. In the lab every exit and interrupt goes through L1's KVM under QEMU's TCG."},
+		 why: "A round trip crosses the guest boundary twice: the guest'"'"'s virtio-vsock driver kicks its tx queue (an exit), husk-vmm'"'"'s event loop moves the bytes to the Unix socket, and the reply comes back in an rx buffer with an interrupt; runc'"'"'s peer is one socket hop inside the host kernel. In the lab every exit and interrupt goes through L1'"'"'s KVM under QEMU'"'"'s TCG."},
 		{what: "stream host -> container (MiB/s)", subject: "husk vsock", value: $hs[4],
 		 peer: "runc Unix socket", peer_value: $rs[4], unit: "MiB/s", ratio: ratio($hs[4]; $rs[4]),
-		 why: "The bytes are copied twice (Unix socket to husk-vmm, husk-vmm into the guest's rx ring) by husk-vmm's one event-loop thread, with an interrupt per batch and credit updates coming back from the guest; runc's stream is one copy in the host kernel."}],
+		 why: "The bytes are copied twice (Unix socket to husk-vmm, husk-vmm into the guest'"'"'s rx ring) by husk-vmm'"'"'s one event-loop thread, with an interrupt per batch and credit updates coming back from the guest; runc'"'"'s stream is one copy in the host kernel."}],
 	   notes: [
 		"husk: the bind mount reaches the guest through virtio-fs (husk-vmm'"'"'s virtiofsd, cache=auto); runc: the host'"'"'s tmpfs directly.",
 		"fio drops a file'"'"'s page cache before each job (invalidate=1): in the guest, reads then go through virtio-fs; the tmpfs behind runc has no cache to drop.",
