@@ -96,10 +96,11 @@ static int enable_v2(const char *rel, hk_err **err)
 	return 0;
 }
 
+static const char *const leaves[] = {RT_CGROUP_VMM, RT_CGROUP_VIRTIOFSD};
+
 /* The sandbox's cgroup at dir, with its two leaves. */
 static int make_leaves(const char *dir, hk_err **err)
 {
-	static const char *const leaves[] = {RT_CGROUP_VMM, RT_CGROUP_VIRTIOFSD};
 	char path[PATH_MAX + 16];
 
 	for (size_t i = 0; i < HK_ARRAY_SIZE(leaves); i++) {
@@ -303,12 +304,11 @@ static int remove_tree(const char *dir, int timeout_ms, hk_err **err)
 
 	if (dir[0] == '\0')
 		return 0;
-	snprintf(leaf, sizeof(leaf), "%s/" RT_CGROUP_VIRTIOFSD, dir);
-	if (remove_one(leaf, timeout_ms, err) < 0)
-		return -1;
-	snprintf(leaf, sizeof(leaf), "%s/" RT_CGROUP_VMM, dir);
-	if (remove_one(leaf, timeout_ms, err) < 0)
-		return -1;
+	for (size_t i = 0; i < HK_ARRAY_SIZE(leaves); i++) {
+		snprintf(leaf, sizeof(leaf), "%s/%s", dir, leaves[i]);
+		if (remove_one(leaf, timeout_ms, err) < 0)
+			return -1;
+	}
 	return remove_one(dir, timeout_ms, err);
 }
 
