@@ -212,6 +212,27 @@ static bool kept(int fd, const int *keep, size_t nkeep)
 	return false;
 }
 
+int hk_cgroup_enter(const char *dir, const char *leaf)
+{
+	char path[PATH_MAX];
+	int n = leaf ? snprintf(path, sizeof(path), "%s/%s/cgroup.procs", dir, leaf)
+	             : snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* "0" is the writer itself. */
+	int r = write(fd, "0", 1) == 1 ? 0 : -1;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
 void hk_close_fds_from(int first, const int *keep, size_t nkeep)
 {
 	DIR *d = opendir("/proc/self/fd");

@@ -42,6 +42,11 @@ int hk_fd_set_cloexec(int fd, bool on, hk_err **err);
  * into runtimes and a VM monitor must not hold them. */
 void hk_close_fds_from(int first, const int *keep, size_t nkeep);
 
+/* Moves the calling process into the cgroup directory dir (into its leaf
+ * below it when leaf is not NULL). No allocation and no logging, so a child
+ * may call it between fork and exec; -1 with errno on failure. */
+int hk_cgroup_enter(const char *dir, const char *leaf);
+
 /* Strict decimal parsing: the whole string, no sign surprises, no overflow. */
 int hk_parse_u64(const char *s, uint64_t *out);
 int hk_parse_i64(const char *s, int64_t *out);

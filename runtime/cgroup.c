@@ -247,17 +247,7 @@ int rt_cgroup_set_vm_limits(const struct rt_cgroup *cg, uint64_t guest_mib, unsi
 
 static int join_one(const char *dir)
 {
-	char path[PATH_MAX + 32];
-
-	if (dir[0] == '\0')
-		return 0;
-	snprintf(path, sizeof(path), "%s/" RT_CGROUP_VMM "/cgroup.procs", dir);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = write(fd, "0", 1) == 1 ? 0 : -1;
-	close(fd);
-	return r;
+	return dir[0] == '\0' ? 0 : hk_cgroup_enter(dir, RT_CGROUP_VMM);
 }
 
 int rt_cgroup_join_self(const struct rt_cgroup *cg)

@@ -41,17 +41,12 @@ const char *virtio_fs_find_daemon(const char *path)
 /* In the child, before exec: join the daemon's own cgroups. */
 static void join_cgroups(const struct virtio_fs_daemon *d)
 {
-	char path[4200];
-
 	for (unsigned i = 0; i < d->ncgroups; i++) {
-		snprintf(path, sizeof(path), "%s/cgroup.procs", d->cgroup[i]);
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, "0", 1) != 1) {
+		if (hk_cgroup_enter(d->cgroup[i], NULL) < 0) {
 			fprintf(stderr, "husk-vmm: virtiofsd's cgroup `%s`: %s\n", d->cgroup[i],
 			        strerror(errno));
 			_exit(126);
 		}
-		close(fd);
 	}
 }
 
