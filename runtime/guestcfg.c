@@ -173,6 +173,30 @@ static int load_defaults(struct rt_guest *g, bool *allow_paths, hk_err **err)
 	return 0;
 }
 
+/* A namespace given by path is another process's, usually another
+ * container's: the pause container of a Kubernetes pod, a Podman pod's
+ * infra container, docker's --ipc/--pid container:X. Such a container would
+ * have to run in that container's VM, which husk does not do yet (one VM
+ * per container): refused here, before a VM boots, with the reason. The
+ * network namespace is the exception: a path is where the engine's CNI
+ * wired the container's interfaces, which the monitor joins (and it refuses
+ * a namespace another husk VM already took, cmd/husk-vmm/net.c). */
+static int check_namespaces(const struct oci_spec *spec, hk_err **err)
+{
+	for (size_t i = 0; spec->linux_ && i < spec->linux_->namespaces.n; i++) {
+		const struct oci_namespace *ns = &spec->linux_->namespaces.v[i];
+		if (ns->path == NULL || ns->path[0] == '\0' || strcmp(ns->type, "network") == 0)
+			continue;
+		return hk_err_set(err, ENOTSUP,
+		                  "linux.namespaces[%zu]: joining another container's %s "
+		                  "namespace (`%s`) is not supported: each husk container "
+		                  "is a VM of its own, and containers that share namespaces "
+		                  "(a pod) would need the pod in one VM",
+		                  i, ns->type, ns->path);
+	}
+	return 0;
+}
+
 int rt_guest_config(const struct oci_spec *spec, struct rt_guest *g, hk_err **err)
 {
 	bool allow_paths = false;
@@ -180,6 +204,8 @@ int rt_guest_config(const struct oci_spec *spec, struct rt_guest *g, hk_err **er
 	const char *a;
 
 	memset(g, 0, sizeof(*g));
+	if (check_namespaces(spec, err) < 0)
+		return -1;
 	g->vcpus = RT_DEFAULT_VCPUS;
 	g->memory_mib = RT_DEFAULT_MEMORY_MIB;
 	if (beside_self("husk-vmm", NULL, &g->vmm, err) < 0 ||

@@ -143,6 +143,19 @@ int vmm_net_setup(const struct oci_spec *spec, const char *state_dir, struct vmm
 		return hk_err_set(err, errno, "network: join `%s`", ns->path);
 	if (hk_nl_open(&nl, err) < 0 || hk_nl_links(&nl, &links, &n, err) < 0)
 		goto out;
+	/* A tap of ours here is another husk VM's, alive (a tap goes with the
+	 * descriptor of the monitor that made it): that VM took these
+	 * interfaces, and a second would compete with it for their frames. */
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(links[i].kind, "tun") == 0 && strncmp(links[i].name, "husk", 4) == 0) {
+			hk_err_set(err, EBUSY,
+			           "network: namespace `%s` is already another husk VM's (its "
+			           "tap `%s`): containers that share a network namespace (a "
+			           "pod, docker --network container:X) would need the pod in "
+			           "one VM, which husk does not do yet",
+			           ns->path, links[i].name);
+			goto out;
+		}
 	hk_buf_printf(&desc, "[");
 	hk_buf_printf(&rec, "{\"netns\":");
 	hk_buf_jstr(&rec, ns->path);

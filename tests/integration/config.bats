@@ -120,10 +120,26 @@ bad_config() {
 
 @test "every engine's config.json passes validation" {
 	local f
-	for f in containerd-ctr-tty cri-container cri-sandbox docker-run podman-run; do
+	for f in containerd-ctr-tty cri-sandbox docker-run podman-run; do
 		cp "$FIXTURES/$f.json" "$BUNDLE/config.json"
 		HUSK_CONFIG=$NO_KERNEL run husk create --bundle "$BUNDLE" "c-$f"
 		assert_failure 1
 		assert_output --partial "the guest kernel \`/nonexistent/vmlinux\`"
 	done
+	# A CRI pod's container joins its sandbox's pid, ipc and uts namespaces
+	# by path: refused, with the reason, until a pod is one VM.
+	cp "$FIXTURES/cri-container.json" "$BUNDLE/config.json"
+	HUSK_CONFIG=$NO_KERNEL run husk create --bundle "$BUNDLE" c-cri-container
+	assert_failure 1
+	assert_output --partial "joining another container's pid namespace (\`/proc/20627/ns/pid\`) is not supported"
+	assert_nothing_leaked
+}
+
+@test "a pid namespace by path (a pod's) is refused before a VM boots" {
+	bad_config '.linux.namespaces |= map(if .type == "pid" then .path = "/proc/1/ns/pid" else . end)' \
+		"joining another container's pid namespace (\`/proc/1/ns/pid\`) is not supported: each husk container is a VM of its own"
+}
+@test "an ipc namespace by path (a pod's) is refused before a VM boots" {
+	bad_config '.linux.namespaces |= map(if .type == "ipc" then .path = "/proc/1/ns/ipc" else . end)' \
+		"joining another container's ipc namespace (\`/proc/1/ns/ipc\`) is not supported"
 }

@@ -62,7 +62,7 @@ assert_net_clean() {
 	assert_output ""
 }
 
-@test "the container pings its gateway and serves HTTP over IPv4 and IPv6" {
+@test "the container pings its gateway and serves HTTP over IPv4 and IPv6; a second VM in its namespace is refused" {
 	cni hkn1 1
 	in_netns hkn1
 	set_args sh -c 'cat /sys/class/net/eth0/address >/tmp/mac; ip addr show dev eth0 >/tmp/addrs;
@@ -91,6 +91,16 @@ assert_net_clean() {
 	assert_output --partial husk
 	run tc -n hkn1 filter show dev eth0 ingress
 	assert_output --partial "mirred"
+	# A second VM in the namespace c1's took (docker --network container:c1)
+	# is refused before it boots, and c1 keeps its network.
+	run husk create --bundle "$BUNDLE" c2
+	assert_failure 1
+	assert_output --partial "network: namespace \`/run/netns/hkn1\` is already another husk VM's (its tap \`husk"
+	assert_output --partial "would need the pod in one VM"
+	run husk state c2
+	assert_failure 1
+	assert_equal "$(fetch 10.77.1.2 8080)" "hello from the guest"
+	assert_equal "$(ip -n hkn1 -o link show type tun | wc -l)" 1
 	husk delete --force c1
 	assert_net_clean hkn1
 	assert_clean
