@@ -67,7 +67,8 @@ husk_one() {
 husk_failed() {
 	echo "bench: husk sandbox $1 failed:" >&2
 	cat "$tmp/husk.log" >&2
-	tail -n 5 "$root/$1/vmm.log" "$root/$1/console.log" >&2 2>/dev/null
+	# A failed create removes its state directory, logs and all.
+	tail -n 5 "$root/$1/vmm.log" "$root/$1/console.log" >&2 2>/dev/null || true
 }
 
 # up RUNTIME FROM TO: sandboxes FROM+1..TO; prints the nanoseconds they

@@ -32,24 +32,34 @@ TEST_DEADLINE=${TEST_DEADLINE:-600}
 
 start_deadline() {
 	(
+		# Not bats' errexit and ERR trap: a monitor gone by itself must not
+		# end the watchdog before it has looked at the rest.
+		set +eE
+		trap - ERR DEBUG RETURN
 		exec </dev/null >"$BATS_TEST_TMPDIR/deadline" 2>&1 3>&-
+		# stop_deadline's TERM ends a watchdog still waiting...
+		sp=
+		trap '[ -z "$sp" ] || kill "$sp" 2>/dev/null; exit 0' TERM
 		sleep "$TEST_DEADLINE" &
-		wait $! || exit 0 # the sleep killed: the test ended in time
+		sp=$!
+		wait "$sp"
+		# ...and not one that has fired: it finishes its report.
+		trap '' TERM
 		echo "# the test's deadline (${TEST_DEADLINE} s) passed: its monitors are killed"
 		left=$(comm -13 "$BATS_TEST_TMPDIR/procs.before" <(procs_now))
 		for p in $left; do describe_proc "$p"; done
 		dump_containers
-		echo "$left" | xargs -r kill -9
+		for p in $left; do kill -9 "$p" 2>/dev/null; done
 		t=$(($(date +%s) + 20))
 		while [ "$(date +%s)" -lt $t ]; do
-			left=$(for p in $left; do ! gone "$p" && echo "$p"; done)
+			left=$(for p in $left; do gone "$p" || echo "$p"; done)
 			[ -n "$left" ] || break
 			sleep 0.2
 		done
 		if [ -n "$left" ]; then
 			echo "# a monitor outlived SIGKILL by 20 s: $(echo $left)"
 			for p in $left; do describe_proc "$p"; done
-			pgrep -f -- "--root $HUSK_ROOT" | xargs -r kill -9
+			for p in $(pgrep -f -- "--root $HUSK_ROOT"); do kill -9 "$p" 2>/dev/null; done
 		fi
 	) &
 	DEADLINE_PID=$!
@@ -68,8 +78,7 @@ describe_proc() {
 
 stop_deadline() {
 	[ -n "${DEADLINE_PID:-}" ] || return 0
-	# Ends the watchdog's sleep; one that has fired finishes its report.
-	pkill -P "$DEADLINE_PID" -x sleep 2>/dev/null || true
+	kill "$DEADLINE_PID" 2>/dev/null || true
 	wait "$DEADLINE_PID" 2>/dev/null || true
 	DEADLINE_PID=
 	cat "$BATS_TEST_TMPDIR/deadline" 2>/dev/null || true
