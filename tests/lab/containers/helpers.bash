@@ -46,7 +46,13 @@ start_deadline() {
 		# ...and not one that has fired: it finishes its report.
 		trap '' TERM
 		echo "# the test's deadline (${TEST_DEADLINE} s) passed: its monitors are killed"
+		# The test's husk calls, and their monitors: by the state root in
+		# their arguments, or (a monitor stuck in its exit has no
+		# arguments left to read) by being a husk call's child.
+		clis=$(pgrep -f -- "--root $HUSK_ROOT")
 		left=$(comm -13 "$BATS_TEST_TMPDIR/procs.before" <(procs_now))
+		for c in $clis; do left="$left $(pgrep -P "$c" -x husk-vmm)"; done
+		left=$(echo $left | tr ' ' '\n' | sort -u)
 		for p in $left; do describe_proc "$p"; done
 		dump_containers
 		for p in $left; do kill -9 "$p" 2>/dev/null; done
@@ -59,20 +65,33 @@ start_deadline() {
 		if [ -n "$left" ]; then
 			echo "# a monitor outlived SIGKILL by 20 s: $(echo $left)"
 			for p in $left; do describe_proc "$p"; done
-			for p in $(pgrep -f -- "--root $HUSK_ROOT"); do kill -9 "$p" 2>/dev/null; done
+		fi
+		# A husk call still waiting 10 s on waits on something that is gone
+		# or cannot end: it goes too, so the test ends.
+		t=$(($(date +%s) + 10))
+		while [ "$(date +%s)" -lt $t ]; do
+			clis=$(for c in $clis; do gone "$c" || echo "$c"; done)
+			[ -n "$clis" ] || break
+			sleep 0.2
+		done
+		if [ -n "$clis" ]; then
+			echo "# husk calls still waiting, killed: $(echo $clis)"
+			for c in $clis; do kill -9 "$c" 2>/dev/null; done
 		fi
 	) &
 	DEADLINE_PID=$!
 }
 
-# describe_proc PID: each thread's name, state, kernel wait channel and CPU
-# time, which tell a guest that spins from one that waits.
+# describe_proc PID: each thread's name, state, kernel wait channel, CPU
+# time and kernel stack, which tell a guest that spins from one that waits
+# and show where a task stuck in the kernel is.
 describe_proc() {
 	local t
 	echo "# pid $1: $(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | cut -c1-120)"
 	for t in /proc/"$1"/task/*; do
 		[ -e "$t/stat" ] || continue
 		echo "#   $(awk '{print "tid " $1 " " $2 " state " $3 " utime " $14 " stime " $15}' "$t/stat" 2>/dev/null) wchan $(cat "$t/wchan" 2>/dev/null)"
+		timeout 5 head -n 8 "$t/stack" 2>/dev/null | sed 's/^/#     /'
 	done
 }
 
