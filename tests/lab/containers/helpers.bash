@@ -66,6 +66,10 @@ start_deadline() {
 			echo "# a monitor outlived SIGKILL by 20 s: $(echo $left)"
 			for p in $left; do describe_proc "$p"; done
 		fi
+		# What the kernel said meanwhile (a device that will not unregister,
+		# a seccomp kill, a KVM error).
+		echo "# the kernel's last messages:"
+		dmesg 2>/dev/null | tail -n 20 | sed 's/^/#   /'
 		# A husk call still waiting 10 s on waits on something that is gone
 		# or cannot end: it goes too, so the test ends.
 		t=$(($(date +%s) + 10))
