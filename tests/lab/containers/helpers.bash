@@ -56,12 +56,7 @@ start_deadline() {
 		for p in $left; do describe_proc "$p"; done
 		dump_containers
 		for p in $left; do kill -9 "$p" 2>/dev/null; done
-		t=$(($(date +%s) + 20))
-		while [ "$(date +%s)" -lt $t ]; do
-			left=$(for p in $left; do gone "$p" || echo "$p"; done)
-			[ -n "$left" ] || break
-			sleep 0.2
-		done
+		left=$(still_running 20 $left)
 		if [ -n "$left" ]; then
 			echo "# a monitor outlived SIGKILL by 20 s: $(echo $left)"
 			for p in $left; do describe_proc "$p"; done
@@ -72,18 +67,27 @@ start_deadline() {
 		dmesg 2>/dev/null | tail -n 20 | sed 's/^/#   /'
 		# A husk call still waiting 10 s on waits on something that is gone
 		# or cannot end: it goes too, so the test ends.
-		t=$(($(date +%s) + 10))
-		while [ "$(date +%s)" -lt $t ]; do
-			clis=$(for c in $clis; do gone "$c" || echo "$c"; done)
-			[ -n "$clis" ] || break
-			sleep 0.2
-		done
+		clis=$(still_running 10 $clis)
 		if [ -n "$clis" ]; then
 			echo "# husk calls still waiting, killed: $(echo $clis)"
 			for c in $clis; do kill -9 "$c" 2>/dev/null; done
 		fi
 	) &
 	DEADLINE_PID=$!
+}
+
+# still_running SECONDS PID...: waits until every PID has ended, or the
+# seconds have passed; prints those still running.
+still_running() {
+	local t=$(($(date +%s) + $1)) left
+	shift
+	left=$*
+	while :; do
+		left=$(for p in $left; do gone "$p" || echo "$p"; done)
+		[ -n "$left" ] && [ "$(date +%s)" -lt $t ] || break
+		sleep 0.2
+	done
+	echo $left
 }
 
 # describe_proc PID: each thread's name, state, kernel wait channel, CPU
