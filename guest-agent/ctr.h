@@ -1,8 +1,11 @@
-/* The agent's containers: the process table, the methods of the agent
- * protocol (lib/proto.h) that act on it, and the set-up a container
- * process goes through between fork and exec (spawn.c, rootfs.c). One
- * container per VM for now; the table is keyed by process id ("init" or
- * the exec id), so a pod's containers can join it later. */
+/* The agent's containers: their process tables, the methods of the agent
+ * protocol (lib/proto.h) that act on them, and the set-up a container
+ * process goes through between fork and exec (spawn.c, rootfs.c). The
+ * VM's first container is its sandbox (a plain container, or a pod's
+ * sandbox); a pod's other containers join it later. A control connection
+ * acts on the first container unless use_container bound it to another;
+ * each container's processes are keyed by process id ("init" or the exec
+ * id). */
 #ifndef HUSK_AGENT_CTR_H
 #define HUSK_AGENT_CTR_H
 
@@ -12,6 +15,7 @@
 
 #include "lib/error.h"
 #include "lib/json.h"
+#include "lib/proto.h"
 #include "oci/spec.h"
 
 /* Where the monitor's virtio-fs share (tag "husk") is mounted: it holds the
@@ -22,8 +26,11 @@
 
 enum { STREAM_STDIN, STREAM_STDOUT, STREAM_STDERR, STREAM_TTY, NSTREAMS };
 
+struct ctr;
+
 struct proc {
 	char id[128];
+	struct ctr *ctr;
 	pid_t pid;
 	bool exited;
 	int status; /* wait(2) status */
@@ -37,19 +44,31 @@ struct proc {
 enum ctr_status { CTR_NONE, CTR_CREATED, CTR_RUNNING, CTR_PAUSED, CTR_STOPPED };
 
 struct ctr {
-	char id[1100];
+	char id[HK_CTR_ID_MAX + 1];
 	struct oci_spec *spec;
 	enum ctr_status status;
-	char cgroup[1200];
-	int gate;  /* write end: start_container lets init exec */
-	int errfd; /* read end: init's exec error, EOF when exec succeeded */
+	char cgroup[HK_CTR_ID_MAX + 32];
+	char pts[HK_CTR_ID_MAX + 32]; /* its devpts instance (CTR_PTS/ID), if any */
+	int gate;                     /* write end: start_container lets init exec */
+	int errfd;                    /* read end: init's exec error, EOF when exec succeeded */
 	struct proc *procs;
+	struct ctr *next;
 };
 
-extern struct ctr agent_ctr;
+/* Every container, the first (the sandbox) first. */
+extern struct ctr *agent_ctrs;
 
-/* Streams named by open_stream wait here until their process is made. */
-int ctr_stream_add(const char *process, const char *kind, int fd, hk_err **err);
+/* The container the method being served acts on: the one the connection
+ * was bound to by use_container ("" for none: the first container). The
+ * server sets the binding before each call. */
+void ctr_bind(const char *id);
+struct ctr *ctr_current(void);
+struct ctr *ctr_find(const char *id);
+
+/* Streams named by open_stream wait here until their process is made;
+ * container is the binding the stream was opened under ("" for none). */
+int ctr_stream_add(const char *container, const char *process, const char *kind, int fd,
+                   hk_err **err);
 
 /* The methods; each returns 0 with *result set to a JSON object text
  * (malloced), or -1 with err. wait_process may instead return 1: the reply
@@ -65,8 +84,10 @@ int ctr_pause(const hk_json *params, char **result, hk_err **err);
 int ctr_resume(const hk_json *params, char **result, hk_err **err);
 int ctr_stats(const hk_json *params, char **result, hk_err **err);
 int ctr_update(const hk_json *params, char **result, hk_err **err);
+/* A pod's container, not the sandbox: ends its processes and forgets it. */
+int ctr_delete(const hk_json *params, char **result, hk_err **err);
 
-struct proc *ctr_proc_find(const char *id);
+struct proc *ctr_proc_find(const struct ctr *c, const char *id);
 /* The JSON of a finished process's exit: {"exit_status":N,"signal":S}. */
 char *ctr_exit_json(const struct proc *p);
 /* Reaps every child that ended; returns the processes that are new exits
@@ -81,22 +102,26 @@ struct spawn_req {
 	const struct oci_spec *spec;
 	const struct oci_process *process;
 	const char *cgroup;
+	const char *pts; /* the container's devpts instance */
 	pid_t join_pid;
 	int stdio[3];
 	int tty_slave; /* -1 without a terminal */
 	int gate_rd;   /* init: read end of the start gate */
 	int err_wr;    /* write end: error text before exec (CLOEXEC) */
+	int rep_rd;    /* its read end: init joining namespaces by path reports
+	                * through it from a middle process */
 };
 pid_t spawn_process(const struct spawn_req *r, hk_err **err);
 
 /* rootfs.c: everything from the mount namespace to pivot_root, masked
  * and read-only paths; hostname, sysctl. Runs in the child. */
-int rootfs_setup(const struct oci_spec *spec, int tty_slave, hk_err **err);
-/* The container's devpts instance, mounted by the agent at CTR_PTS before
- * the container exists with the options of its devpts mount, so that the
- * init's terminal can come from it; rootfs_setup binds it at /dev/pts. */
+int rootfs_setup(const struct oci_spec *spec, int tty_slave, const char *pts, hk_err **err);
+/* The container's devpts instance, mounted by the agent at dir (under
+ * CTR_PTS) before the container exists with the options of its devpts
+ * mount, so that the init's terminal can come from it; rootfs_setup binds
+ * it at /dev/pts. */
 #define CTR_PTS "/run/husk-pts"
-int rootfs_mount_pts(const struct oci_spec *spec, hk_err **err);
+int rootfs_mount_pts(const struct oci_spec *spec, const char *dir, hk_err **err);
 
 /* cgroup.c */
 int cgroup_create(const char *path, hk_err **err);

@@ -136,7 +136,7 @@ static int target(const char *root, const char *dst, char *out, size_t len, hk_e
 	return 0;
 }
 
-int rootfs_mount_pts(const struct oci_spec *spec, hk_err **err)
+int rootfs_mount_pts(const struct oci_spec *spec, const char *dir, hk_err **err)
 {
 	const struct oci_mount *m = NULL;
 	struct mopts o;
@@ -147,16 +147,17 @@ int rootfs_mount_pts(const struct oci_spec *spec, hk_err **err)
 	if (m == NULL)
 		return 0;
 	parse_options(&m->options, &o);
-	if (mkdir(CTR_PTS, 0755) < 0 && errno != EEXIST)
-		return hk_err_set(err, errno, "mkdir %s", CTR_PTS);
-	if (mount("devpts", CTR_PTS, "devpts", o.flags & ~MS_REMOUNT, o.data[0] ? o.data : NULL) <
-	    0)
+	if (hk_mkdir_p(dir, 0755, err) < 0)
+		return -1;
+	if (mount("devpts", dir, "devpts", o.flags & ~MS_REMOUNT, o.data[0] ? o.data : NULL) < 0)
 		return hk_err_set(err, errno, "the container's devpts");
 	return 0;
 }
 
-static int do_mount(const char *root, const struct oci_mount *m, size_t idx, hk_err **err)
+static int do_mount(const char *root, const struct oci_mount *m, size_t idx, const char *pts,
+                    hk_err **err)
 {
+	char ptmx[PATH_MAX];
 	struct mopts o;
 	char dst[PATH_MAX];
 	const char *type = m->type;
@@ -181,12 +182,14 @@ static int do_mount(const char *root, const struct oci_mount *m, size_t idx, hk_
 		if (extra && mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | extra, NULL) < 0)
 			return hk_err_set(err, errno, "mounts[%zu]: remount `%s`", idx,
 			                  m->destination);
-	} else if (type && strcmp(type, "devpts") == 0 && access(CTR_PTS "/ptmx", F_OK) == 0) {
+	} else if (type && strcmp(type, "devpts") == 0 &&
+	           (size_t)snprintf(ptmx, sizeof(ptmx), "%s/ptmx", pts) < sizeof(ptmx) &&
+	           access(ptmx, F_OK) == 0) {
 		/* The instance the agent made for this container (its terminals
 		 * come from it, so they are /dev/pts names in here). */
 		if (make_target(dst, false, err) < 0)
 			return hk_err_wrap(err, "mounts[%zu]", idx);
-		if (mount(CTR_PTS, dst, NULL, MS_BIND, NULL) < 0)
+		if (mount(pts, dst, NULL, MS_BIND, NULL) < 0)
 			return hk_err_set(err, errno, "mounts[%zu]: bind the container's devpts",
 			                  idx);
 	} else {
@@ -364,7 +367,7 @@ static int set_sysctls(const struct oci_linux *l, hk_err **err)
 	return 0;
 }
 
-int rootfs_setup(const struct oci_spec *s, int tty_slave, hk_err **err)
+int rootfs_setup(const struct oci_spec *s, int tty_slave, const char *pts, hk_err **err)
 {
 	const struct oci_linux *l = s->linux_;
 	unsigned long prop = MS_SLAVE | MS_REC;
@@ -387,7 +390,7 @@ int rootfs_setup(const struct oci_spec *s, int tty_slave, hk_err **err)
 	for (size_t i = 0; i < s->mounts.n; i++) {
 		if (strcmp(s->mounts.v[i].destination, "/dev") == 0)
 			have_dev = true;
-		if (do_mount(root, &s->mounts.v[i], i, err) < 0)
+		if (do_mount(root, &s->mounts.v[i], i, pts, err) < 0)
 			return -1;
 	}
 	if (!have_dev) {

@@ -28,11 +28,13 @@ struct conn {
 	int fd;
 	uint8_t *buf;
 	size_t len, cap;
+	char bound[HK_CTR_ID_MAX + 1]; /* use_container's, or "" */
 };
 
 struct waiter {
 	int fd;
 	uint64_t id;
+	const struct ctr *ctr;
 	char process[128];
 };
 
@@ -95,6 +97,18 @@ static int dispatch(size_t ci, const struct hk_msg *m)
 	cleanup_err hk_err *err = NULL;
 	cleanup_free char *res = NULL;
 
+	ctr_bind(conns[ci].bound);
+	if (strcmp(m->method, HK_M_USE_CONTAINER) == 0) {
+		const hk_json *id = m->params ? hk_json_get(m->params, "id") : NULL;
+		if (id == NULL || id->type != HJ_STRING || id->s[0] == '\0' ||
+		    strlen(id->s) > HK_CTR_ID_MAX) {
+			send_frame(fd, m->id, NULL, "use_container: want an id", EINVAL);
+			return 0;
+		}
+		snprintf(conns[ci].bound, sizeof(conns[ci].bound), "%s", id->s);
+		send_frame(fd, m->id, "{}", NULL, 0);
+		return 0;
+	}
 	if (strcmp(m->method, HK_M_VERSION) == 0) {
 		char v[32];
 		snprintf(v, sizeof(v), "{\"version\":%d}", HK_PROTO_VERSION);
@@ -103,12 +117,14 @@ static int dispatch(size_t ci, const struct hk_msg *m)
 	}
 	if (strcmp(m->method, HK_M_OPEN_STREAM) == 0) {
 		const hk_json *p = m->params ? hk_json_get(m->params, "process") : NULL,
-		              *k = m->params ? hk_json_get(m->params, "kind") : NULL;
-		if (p == NULL || k == NULL || p->type != HJ_STRING || k->type != HJ_STRING) {
+		              *k = m->params ? hk_json_get(m->params, "kind") : NULL,
+		              *c = m->params ? hk_json_get(m->params, "container") : NULL;
+		if (p == NULL || k == NULL || p->type != HJ_STRING || k->type != HJ_STRING ||
+		    (c && c->type != HJ_STRING)) {
 			send_frame(fd, m->id, NULL, "open_stream: want process and kind", EINVAL);
 			return 0;
 		}
-		if (ctr_stream_add(p->s, k->s, fd, &err) < 0) {
+		if (ctr_stream_add(c ? c->s : conns[ci].bound, p->s, k->s, fd, &err) < 0) {
 			send_frame(fd, m->id, NULL, err->msg, err->code);
 			return 0;
 		}
@@ -118,7 +134,7 @@ static int dispatch(size_t ci, const struct hk_msg *m)
 	if (strcmp(m->method, HK_M_WAIT_PROCESS) == 0) {
 		const hk_json *p = m->params ? hk_json_get(m->params, "process") : NULL;
 		const char *id = p && p->type == HJ_STRING ? p->s : HK_INIT_PROCESS;
-		struct proc *pr = ctr_proc_find(id);
+		struct proc *pr = ctr_proc_find(ctr_current(), id);
 		if (pr == NULL) {
 			send_frame(fd, m->id, NULL, "wait_process: no such process", ENOENT);
 		} else if (pr->exited) {
@@ -130,6 +146,7 @@ static int dispatch(size_t ci, const struct hk_msg *m)
 			struct waiter *w = &waiters[nwaiters++];
 			w->fd = fd;
 			w->id = m->id;
+			w->ctr = pr->ctr;
 			snprintf(w->process, sizeof(w->process), "%s", id);
 		}
 		return 0;
@@ -137,6 +154,24 @@ static int dispatch(size_t ci, const struct hk_msg *m)
 	if (strcmp(m->method, HK_M_CLOSE_STDIN) == 0) {
 		/* The host ends stdin by shutting down its side of the stream. */
 		send_frame(fd, m->id, "{}", NULL, 0);
+		return 0;
+	}
+	if (strcmp(m->method, HK_M_DELETE_CONTAINER) == 0) {
+		const struct ctr *gone = ctr_current();
+		if (ctr_delete(m->params, &res, &err) < 0) {
+			send_frame(fd, m->id, NULL, err->msg, err->code);
+			return 0;
+		}
+		/* Nobody hears of its exits now. */
+		for (size_t w = 0; gone && w < nwaiters;) {
+			if (waiters[w].ctr == gone) {
+				send_frame(waiters[w].fd, waiters[w].id, NULL,
+				           "the container was deleted", ECANCELED);
+				waiters[w] = waiters[--nwaiters];
+			} else
+				w++;
+		}
+		send_frame(fd, m->id, res, NULL, 0);
 		return 0;
 	}
 	if (strcmp(m->method, HK_M_SHUTDOWN) == 0) {
@@ -216,7 +251,7 @@ static void on_exit_cb(struct proc *p, void *arg)
 {
 	cleanup_free char *res = ctr_exit_json(p);
 	for (size_t w = 0; w < nwaiters;) {
-		if (strcmp(waiters[w].process, p->id) == 0) {
+		if (waiters[w].ctr == p->ctr && strcmp(waiters[w].process, p->id) == 0) {
 			send_frame(waiters[w].fd, waiters[w].id, res, NULL, 0);
 			waiters[w] = waiters[--nwaiters];
 		} else
@@ -273,14 +308,16 @@ int agent_serve(void)
 		p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
 		for (size_t i = 0; i < nconns; i++)
 			p[n++] = (struct pollfd){.fd = conns[i].fd, .events = POLLIN};
-		for (struct proc *pr = agent_ctr.procs; pr && nt < 32; pr = pr->next) {
-			if (pr->master < 0)
-				continue;
-			ttys[nt++] = pr;
-			p[n++] = (struct pollfd){.fd = pr->master, .events = POLLIN};
-			p[n++] = (struct pollfd){.fd = pr->tty_in_closed ? -1
-			                                                 : pr->stream[STREAM_TTY],
-			                         .events = POLLIN};
+		for (struct ctr *c = agent_ctrs; c; c = c->next) {
+			for (struct proc *pr = c->procs; pr && nt < 32; pr = pr->next) {
+				if (pr->master < 0)
+					continue;
+				ttys[nt++] = pr;
+				p[n++] = (struct pollfd){.fd = pr->master, .events = POLLIN};
+				p[n++] = (struct pollfd){
+				        .fd = pr->tty_in_closed ? -1 : pr->stream[STREAM_TTY],
+				        .events = POLLIN};
+			}
 		}
 		if (poll(p, (nfds_t)n, -1) < 0) {
 			if (errno == EINTR)

@@ -270,7 +270,7 @@ static __attribute__((noreturn)) void init_child(const struct spawn_req *r)
 		hk_err_set(&err, errno, "cgroup namespace");
 		die(r->err_wr, err);
 	}
-	if (set_stdio(r, &err) < 0 || rootfs_setup(r->spec, r->tty_slave, &err) < 0)
+	if (set_stdio(r, &err) < 0 || rootfs_setup(r->spec, r->tty_slave, r->pts, &err) < 0)
 		die(r->err_wr, err);
 	finish(r, true);
 }
@@ -323,9 +323,90 @@ static __attribute__((noreturn)) void join_child(const struct spawn_req *r)
 	finish(r, false);
 }
 
+/* The path of a namespace init joins rather than makes (a pod's container
+ * joining its sandbox's), or NULL. */
+static const char *ns_path(const struct oci_spec *s, const char *type)
+{
+	for (size_t i = 0; s->linux_ && i < s->linux_->namespaces.n; i++) {
+		const struct oci_namespace *ns = &s->linux_->namespaces.v[i];
+		if (strcmp(ns->type, type) == 0 && ns->path && ns->path[0])
+			return ns->path;
+	}
+	return NULL;
+}
+
+/* init joining namespaces by path: a middle process joins them (a pid
+ * namespace only takes the joiner's children), clones init into the rest,
+ * reports init's pid on its own pipe and leaves; the agent, PID 1,
+ * inherits init. */
+static __attribute__((noreturn)) void middle(const struct spawn_req *r, unsigned long flags,
+                                             int mid_wr)
+{
+	hk_err *err = NULL;
+
+	for (size_t i = 0; i < HK_ARRAY_SIZE(namespaces); i++) {
+		const char *path = wants_ns(r->spec, namespaces[i].type)
+		                           ? ns_path(r->spec, namespaces[i].type)
+		                           : NULL;
+		if (path == NULL)
+			continue;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, namespaces[i].flag) < 0) {
+			hk_err_set(&err, errno, "join the %s namespace `%s`", namespaces[i].type,
+			           path);
+			die(mid_wr, err);
+		}
+		close(fd);
+	}
+	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
+	if (pid < 0) {
+		hk_err_set(&err, errno, "clone");
+		die(mid_wr, err);
+	}
+	if (pid == 0) {
+		close(mid_wr);
+		init_child(r);
+	}
+	report(mid_wr, 'P', pid, NULL);
+	_exit(0);
+}
+
+/* Runs middle() and returns init's pid from its report. */
+static pid_t spawn_through_middle(const struct spawn_req *r, unsigned long flags, hk_err **err)
+{
+	int mid[2];
+	struct spawn_report rep;
+	int st;
+
+	if (pipe2(mid, O_CLOEXEC) < 0)
+		return hk_err_set(err, errno, "pipe");
+	pid_t m = fork();
+	if (m == 0) {
+		close(mid[0]);
+		middle(r, flags, mid[1]);
+	}
+	close(mid[1]);
+	if (m < 0) {
+		close(mid[0]);
+		return hk_err_set(err, errno, "fork");
+	}
+	while (waitpid(m, &st, 0) < 0 && errno == EINTR)
+		;
+	/* Written before the middle left: there, or never. */
+	ssize_t k = read(mid[0], &rep, sizeof(rep));
+	close(mid[0]);
+	if (k != (ssize_t)sizeof(rep))
+		return hk_err_set(err, EPROTO, "the container process ended during set-up");
+	rep.msg[sizeof(rep.msg) - 1] = '\0';
+	if (rep.kind != 'P')
+		return hk_err_set(err, 0, "%s", rep.msg);
+	return rep.pid;
+}
+
 pid_t spawn_process(const struct spawn_req *r, hk_err **err)
 {
 	unsigned long flags = SIGCHLD;
+	bool by_path = false;
 
 	if (r->join_pid == 0) {
 		for (size_t i = 0; i < HK_ARRAY_SIZE(namespaces); i++) {
@@ -336,18 +417,16 @@ pid_t spawn_process(const struct spawn_req *r, hk_err **err)
 				        err, ENOTSUP,
 				        "linux.namespaces: user namespaces are not supported "
 				        "yet inside husk VMs");
+			if (ns_path(r->spec, namespaces[i].type)) {
+				by_path = true;
+				continue;
+			}
 			/* The cgroup namespace is made after joining the cgroup. */
 			if (namespaces[i].flag != CLONE_NEWCGROUP)
 				flags |= (unsigned long)namespaces[i].flag;
 		}
-		for (size_t i = 0; r->spec->linux_ && i < r->spec->linux_->namespaces.n; i++)
-			if (r->spec->linux_->namespaces.v[i].path &&
-			    wants_ns(r->spec, r->spec->linux_->namespaces.v[i].type))
-				return hk_err_set(
-				        err, ENOTSUP,
-				        "linux.namespaces[%zu].path: joining a namespace by "
-				        "path is not supported inside husk VMs",
-				        i);
+		if (by_path)
+			return spawn_through_middle(r, flags, err);
 	}
 	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
 	if (pid < 0)

@@ -124,8 +124,25 @@ int hk_agent_call(struct hk_agent *a, const char *method, const char *params, in
 	return 0;
 }
 
-int hk_agent_stream(const char *uds, const char *process, const char *kind, int timeout_ms,
-                    hk_err **err)
+int hk_agent_use(struct hk_agent *a, const char *container, int timeout_ms, hk_err **err)
+{
+	cleanup_buf struct hk_buf p = {0};
+	struct hk_msg reply;
+
+	if (container == NULL)
+		return 0;
+	hk_buf_printf(&p, "{\"id\":");
+	hk_buf_jstr(&p, container);
+	hk_buf_printf(&p, "}");
+	if (hk_buf_done(&p, err) < 0 ||
+	    hk_agent_call(a, HK_M_USE_CONTAINER, p.s, timeout_ms, &reply, err) < 0)
+		return -1;
+	hk_msg_free(&reply);
+	return 0;
+}
+
+int hk_agent_stream(const char *uds, const char *container, const char *process, const char *kind,
+                    int timeout_ms, hk_err **err)
 {
 	struct hk_agent a;
 	struct hk_msg reply;
@@ -137,6 +154,10 @@ int hk_agent_stream(const char *uds, const char *process, const char *kind, int 
 	hk_buf_jstr(&p, process);
 	hk_buf_printf(&p, ",\"kind\":");
 	hk_buf_jstr(&p, kind);
+	if (container) {
+		hk_buf_printf(&p, ",\"container\":");
+		hk_buf_jstr(&p, container);
+	}
 	hk_buf_printf(&p, "}");
 	if (hk_buf_done(&p, err) < 0 ||
 	    hk_agent_call(&a, HK_M_OPEN_STREAM, p.s, timeout_ms, &reply, err) < 0) {

@@ -28,9 +28,14 @@ void hk_agent_close(struct hk_agent *a);
 int hk_agent_call(struct hk_agent *a, const char *method, const char *params, int timeout_ms,
                   struct hk_msg *reply, hk_err **err);
 
+/* Binds the connection to a pod's container (use_container): its calls
+ * act on that container rather than the VM's first. NULL: nothing to do. */
+int hk_agent_use(struct hk_agent *a, const char *container, int timeout_ms, hk_err **err);
+
 /* Opens a stream connection for process `process` of kind `kind`
- * (HK_STREAM_*). Returns the fd, which then carries raw bytes. */
-int hk_agent_stream(const char *uds, const char *process, const char *kind, int timeout_ms,
-                    hk_err **err);
+ * (HK_STREAM_*) of container (NULL: the VM's first). Returns the fd, which
+ * then carries raw bytes. */
+int hk_agent_stream(const char *uds, const char *container, const char *process, const char *kind,
+                    int timeout_ms, hk_err **err);
 
 #endif

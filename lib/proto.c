@@ -29,6 +29,8 @@ const char *const hk_proto_methods[] = {
         HK_M_OPEN_STREAM,
         HK_M_STATE,
         HK_M_PS,
+        HK_M_USE_CONTAINER,
+        HK_M_DELETE_CONTAINER,
         NULL,
 };
 

@@ -40,6 +40,17 @@
 #define HK_M_OPEN_STREAM       "open_stream"
 #define HK_M_STATE             "state"
 #define HK_M_PS                "ps"
+/* Pods: the VM's first container is the sandbox; a pod's other containers
+ * are created in it by their own host process, whose connections name
+ * their container with use_container {"id":ID} (control connections) or
+ * open_stream's "container"; delete_container {} ends a bound container's
+ * processes and forgets it. In a pod container's config.json a namespace
+ * path HK_NS_CONTAINER "ID" means that container's namespace of that
+ * type in this VM. */
+#define HK_M_USE_CONTAINER     "use_container"
+#define HK_M_DELETE_CONTAINER  "delete_container"
+#define HK_NS_CONTAINER        "husk-container:"
+#define HK_CTR_ID_MAX          1024
 
 /* Stream kinds named by open_stream {"process":P,"kind":K}; process is
  * "init" for the container's process or the exec id. After the agent's

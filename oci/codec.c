@@ -380,6 +380,20 @@ const char *oci_map_get(const oci_map *m, const char *key)
 	return NULL;
 }
 
+bool oci_mount_has_option(const struct oci_mount *m, const char *o)
+{
+	for (size_t i = 0; i < m->options.n; i++)
+		if (strcmp(m->options.v[i], o) == 0)
+			return true;
+	return false;
+}
+
+bool oci_mount_is_bind(const struct oci_mount *m)
+{
+	return (m->type && strcmp(m->type, "bind") == 0) || oci_mount_has_option(m, "bind") ||
+	       oci_mount_has_option(m, "rbind");
+}
+
 /* ---- writing ---------------------------------------------------------------- */
 
 static void gen_str(yajl_gen g, const char *s)

@@ -318,4 +318,9 @@ static inline void oci_spec_free(struct oci_spec *s)
 /* Looks up an annotation; NULL when absent. */
 const char *oci_map_get(const oci_map *m, const char *key);
 
+/* A mount's option given as is ("rbind", "ro"). */
+bool oci_mount_has_option(const struct oci_mount *m, const char *o);
+/* A bind mount: type "bind", or a "bind"/"rbind" option (runc's rule). */
+bool oci_mount_is_bind(const struct oci_mount *m);
+
 #endif

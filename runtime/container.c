@@ -28,6 +28,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/guestcfg.h"
 #include "runtime/hooks.h"
+#include "runtime/pod.h"
 #include "runtime/selinux.h"
 #include "runtime/state.h"
 
@@ -44,20 +45,39 @@ static int dir_of(const struct rt_ctx *g, const char *id, char *out, size_t len,
 
 int rt_vsock_path(const struct rt_ctx *g, const char *id, char *out, size_t len)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], sandbox[1100];
+	/* A pod's container is in its sandbox's VM. */
+	if (rt_pod_sandbox_of(g->root, id, sandbox, sizeof(sandbox)) == 0)
+		id = sandbox;
 	if (snprintf(dir, sizeof(dir), "%s/%s", g->root, id) >= (int)sizeof(dir))
 		return -1;
 	return hk_sock_path(dir, "vsock.sock", out, len);
 }
 
-int rt_agent_open(const struct rt_ctx *g, const char *id, struct hk_agent *a, hk_err **err)
+const char *rt_agent_container(const struct rt_ctx *g, const char *id)
+{
+	char sandbox[1100];
+	return rt_pod_sandbox_of(g->root, id, sandbox, sizeof(sandbox)) == 0 ? id : NULL;
+}
+
+static int agent_open(const struct rt_ctx *g, const char *id, struct hk_agent *a, int ms,
+                      hk_err **err)
 {
 	char uds[PATH_MAX];
+	a->fd = -1;
 	if (rt_vsock_path(g, id, uds, sizeof(uds)) < 0)
 		return hk_err_set(err, ENAMETOOLONG, "vsock socket of `%s`", id);
-	if (hk_agent_open(a, uds, 10000, err) < 0)
+	if (hk_agent_open(a, uds, ms, err) < 0 ||
+	    hk_agent_use(a, rt_agent_container(g, id), 5000, err) < 0) {
+		hk_agent_close(a);
 		return hk_err_wrap(err, "container `%s`", id);
+	}
 	return 0;
+}
+
+int rt_agent_open(const struct rt_ctx *g, const char *id, struct hk_agent *a, hk_err **err)
+{
+	return agent_open(g, id, a, 10000, err);
 }
 
 /* The start time of pid (field 22 of /proc/PID/stat), 0 when it is gone
@@ -117,7 +137,8 @@ static int write_state(const char *dir, const char *id, const char *status, pid_
 	return 0;
 }
 
-static int write_extra(const char *dir, pid_t pid, const struct rt_cgroup *cg, hk_err **err)
+static int write_extra(const char *dir, pid_t pid, const struct rt_cgroup *cg, const char *sandbox,
+                       hk_err **err)
 {
 	char path[PATH_MAX + 16], created[40];
 	cleanup_buf struct hk_buf b = {0};
@@ -134,7 +155,12 @@ static int write_extra(const char *dir, pid_t pid, const struct rt_cgroup *cg, h
 	hk_buf_jstr(&b, cg->mem_dir);
 	hk_buf_printf(&b, ",\"cgroup_pids\":");
 	hk_buf_jstr(&b, cg->pids_dir);
-	hk_buf_printf(&b, ",\"cgroup_v2\":%s}\n", cg->v2 ? "true" : "false");
+	hk_buf_printf(&b, ",\"cgroup_v2\":%s", cg->v2 ? "true" : "false");
+	if (sandbox) {
+		hk_buf_printf(&b, ",\"sandbox\":");
+		hk_buf_jstr(&b, sandbox);
+	}
+	hk_buf_printf(&b, "}\n");
 	if (hk_buf_done(&b, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/husk.json", dir);
@@ -280,6 +306,30 @@ static int read_ready(int fd, pid_t child, hk_err **err)
 	                  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
 
+/* A pod's container: its files into the sandbox's share, the config the
+ * guest sees into the state directory (husk-vmm --config). */
+static int create_in_pod(const struct rt_ctx *g, const char *id, const char *dir,
+                         const char *bundle, const char *sandbox, struct oci_spec *spec,
+                         pid_t *sandbox_pid, hk_err **err)
+{
+	struct rt_info si;
+	cleanup_free char *json = NULL;
+	char path[PATH_MAX + 16];
+	size_t len;
+
+	if (rt_info(g, sandbox, &si, err) < 0)
+		return hk_err_wrap(err, "the pod's sandbox");
+	*sandbox_pid = si.pid;
+	rt_info_free(&si);
+	snprintf(path, sizeof(path), "%s/guest.json", dir);
+	if (write_state(dir, id, "creating", 0, bundle, spec, NULL, err) < 0 ||
+	    rt_pod_share(g, id, bundle, sandbox, *sandbox_pid, spec, err) < 0 ||
+	    oci_write(&oci_spec_type, spec, false, &json, &len, err) < 0 ||
+	    hk_write_file_atomic(path, json, len, 0600, err) < 0)
+		return -1;
+	return 0;
+}
+
 int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm, hk_err **err)
 {
 	char dir[PATH_MAX], bundle[PATH_MAX], cfgpath[PATH_MAX + 16];
@@ -291,6 +341,10 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	cleanup_free char *state_json = NULL;
 	struct rt_cgroup cg = {0};
 	struct rt_selinux sv = {0};
+	char sandbox[1100] = "", sandbox_uds[PATH_MAX];
+	pid_t sandbox_pid = 0;
+	bool shared = false;
+	int pod = 0;
 
 	*vmm = -1;
 	if (dir_of(g, o->id, dir, sizeof(dir), err) < 0)
@@ -305,7 +359,8 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 		hk_err_set(err, EINVAL, "config.json: process: missing");
 		goto fail;
 	}
-	if (rt_guest_config(spec, &guest, err) < 0)
+	pod = rt_pod_find(g, o->id, spec, sandbox, sizeof(sandbox), err);
+	if (pod < 0 || (pod ? rt_guest_vmm(&guest, err) : rt_guest_config(spec, &guest, err)) < 0)
 		goto fail;
 	if (terminal && o->console_socket == NULL && !o->foreground) {
 		hk_err_set(err, 0,
@@ -328,25 +383,38 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 		goto fail;
 	}
 	made_dir = true;
-	/* sVirt labels are in the state from its first write (rt_delete frees
-	 * them after any crash); the files are labelled before the monitor. */
-	if (rt_selinux_setup(g->root, o->id, spec, &sv, err) < 0 ||
-	    write_state(dir, o->id, "creating", 0, bundle, spec, NULL, err) < 0 ||
-	    rt_selinux_label_files(&sv, dir, bundle, spec, guest.kernel, guest.initrd, err) < 0)
+	if (pod) {
+		int r = create_in_pod(g, o->id, dir, bundle, sandbox, spec, &sandbox_pid, err);
+		shared = sandbox_pid > 0; /* what was shared in part goes too */
+		if (r < 0)
+			goto fail;
+		if (rt_vsock_path(g, sandbox, sandbox_uds, sizeof(sandbox_uds)) < 0) {
+			hk_err_set(err, ENAMETOOLONG, "vsock socket of `%s`", sandbox);
+			goto fail;
+		}
+	} else if (rt_selinux_setup(g->root, o->id, spec, &sv, err) < 0 ||
+	           write_state(dir, o->id, "creating", 0, bundle, spec, NULL, err) < 0 ||
+	           rt_selinux_label_files(&sv, dir, bundle, spec, guest.kernel, guest.initrd, err) <
+	                   0) {
+		/* sVirt labels are in the state from its first write (rt_delete
+		 * frees them after any crash); the files are labelled before the
+		 * monitor. */
 		goto fail;
+	}
 	/* The whole sandbox (monitor, virtiofsd) under one cgroup, sized by the
 	 * container's cpu resources before anything runs in it; each of the two
 	 * in a leaf of its own. */
 	const struct oci_linux *lx = spec->linux_;
 	if (rt_cgroup_create(lx ? lx->cgroups_path : NULL, o->id, &cg, err) < 0 ||
-	    rt_cgroup_set_cpu(&cg, lx && lx->resources ? lx->resources->cpu : NULL, err) < 0 ||
-	    rt_cgroup_set_vm_limits(&cg, guest.memory_mib, guest.vcpus, err) < 0)
+	    (!pod &&
+	     (rt_cgroup_set_cpu(&cg, lx && lx->resources ? lx->resources->cpu : NULL, err) < 0 ||
+	      rt_cgroup_set_vm_limits(&cg, guest.memory_mib, guest.vcpus, err) < 0)))
 		goto fail;
 	/* The monitor pivots into this empty directory once its VM is set up
 	 * (policy/jail.h); it stays empty on the host. */
 	char jail[PATH_MAX + 16];
 	snprintf(jail, sizeof(jail), "%s/jail", dir);
-	if (mkdir(jail, 0700) < 0) {
+	if (!pod && mkdir(jail, 0700) < 0) {
 		hk_err_set(err, errno, "mkdir `%s`", jail);
 		goto fail;
 	}
@@ -393,8 +461,31 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	        jail,
 	};
 	size_t argc = 25;
+	char guest_cfg[PATH_MAX + 16];
+	if (pod) {
+		/* No VM: the container's process in its sandbox's VM. */
+		snprintf(guest_cfg, sizeof(guest_cfg), "%s/guest.json", dir);
+		const char *pargv[] = {guest.vmm,
+		                       "--pod-container",
+		                       o->id,
+		                       "--vsock",
+		                       sandbox_uds,
+		                       "--config",
+		                       guest_cfg,
+		                       "--state-dir",
+		                       dir,
+		                       "--ready-fd",
+		                       "3",
+		                       "--log",
+		                       logpath,
+		                       "--log-format",
+		                       g->log_json ? "json" : "text"};
+		memset(argv, 0, sizeof(argv));
+		memcpy(argv, pargv, sizeof(pargv));
+		argc = HK_ARRAY_SIZE(pargv);
+	}
 	char flags[RT_NSCHED][24];
-	for (int i = 0; i < RT_NSCHED; i++) {
+	for (int i = 0; !pod && i < RT_NSCHED; i++) {
 		if (guest.sched[i] == NULL)
 			continue;
 		snprintf(flags[i], sizeof(flags[i]), "--%s", rt_sched_flags[i]);
@@ -402,7 +493,7 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 		argv[argc++] = guest.sched[i];
 	}
 	char uid[16], gid[16];
-	if (guest.vmm_ids) {
+	if (!pod && guest.vmm_ids) {
 		snprintf(uid, sizeof(uid), "%u", (unsigned)guest.vmm_uid);
 		snprintf(gid, sizeof(gid), "%u", (unsigned)guest.vmm_gid);
 		argv[argc++] = "--uid";
@@ -412,7 +503,7 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	}
 	/* virtiofsd leaves the monitor's cgroup for its own (runtime/cgroup.h). */
 	char fs_cg[3][PATH_MAX + 16];
-	unsigned nfs_cg = rt_cgroup_leaf_dirs(&cg, RT_CGROUP_VIRTIOFSD, fs_cg);
+	unsigned nfs_cg = pod ? 0 : rt_cgroup_leaf_dirs(&cg, RT_CGROUP_VIRTIOFSD, fs_cg);
 	for (unsigned i = 0; i < nfs_cg; i++) {
 		argv[argc++] = "--virtiofsd-cgroup";
 		argv[argc++] = fs_cg[i];
@@ -462,7 +553,7 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	/* The monitor's pid is on record before anything can go wrong, so
 	 * delete --force after a killed create finds and ends it. */
 	if (write_state(dir, o->id, "creating", pid, bundle, spec, &state_json, err) < 0 ||
-	    write_extra(dir, pid, &cg, err) < 0)
+	    write_extra(dir, pid, &cg, pod ? sandbox : NULL, err) < 0)
 		goto fail;
 	if (read_ready(ready[0], pid, err) < 0)
 		goto fail;
@@ -512,8 +603,14 @@ fail:
 		if (rt_cgroup_remove(&cg, 5000, &e) < 0)
 			hk_warn("%s", e->msg);
 	}
+	if (shared) {
+		cleanup_err hk_err *e = NULL;
+		if (rt_pod_unshare(sandbox_pid, o->id, &e) < 0)
+			hk_warn("%s", e->msg);
+	}
 	if (made_dir) {
-		rt_selinux_release(g->root, o->id, &spec->annotations);
+		if (!pod)
+			rt_selinux_release(g->root, o->id, &spec->annotations);
 		remove_sock_dir(dir);
 		remove_state(dir);
 	}
@@ -580,11 +677,8 @@ int rt_info(const struct rt_ctx *g, const char *id, struct rt_info *info, hk_err
 	struct hk_agent a;
 	struct hk_msg r;
 	cleanup_err hk_err *e2 = NULL;
-	char uds[PATH_MAX];
-	rt_vsock_path(g, id, uds, sizeof(uds));
-	a.fd = hk_vsock_connect(uds, HK_AGENT_PORT, 2000, &e2);
-	a.next_id = 1;
-	if (a.fd >= 0 && hk_agent_call(&a, HK_M_STATE, NULL, 5000, &r, &e2) == 0) {
+	if (agent_open(g, id, &a, 2000, &e2) == 0 &&
+	    hk_agent_call(&a, HK_M_STATE, NULL, 5000, &r, &e2) == 0) {
 		const hk_json *s = hk_json_get(r.result, "status");
 		if (s && s->type == HJ_STRING && strcmp(s->s, "none") != 0)
 			snprintf(info->status, sizeof(info->status), "%s", s->s);
@@ -731,6 +825,34 @@ static int wait_gone(pid_t pid, unsigned long long start, int timeout_ms)
 	return 0;
 }
 
+/* A pod's container, its process gone: the sandbox's agent forgets it
+ * (ending what is left of it in the guest) and its files leave the share.
+ * Nothing to do once the sandbox has ended; failures are warnings. */
+static void leave_pod(const struct rt_ctx *g, const char *id)
+{
+	char sandbox[1100];
+	struct rt_info si;
+	struct hk_agent a = {.fd = -1};
+	struct hk_msg r;
+	cleanup_err hk_err *e = NULL;
+
+	if (rt_pod_sandbox_of(g->root, id, sandbox, sizeof(sandbox)) < 0 ||
+	    rt_info(g, sandbox, &si, &e) < 0)
+		return;
+	if (strcmp(si.status, "stopped") != 0 && si.pid > 0) {
+		if (agent_open(g, id, &a, 5000, &e) < 0 ||
+		    hk_agent_call(&a, HK_M_DELETE_CONTAINER, NULL, 10000, &r, &e) < 0) {
+			hk_warn("%s: %s", id, e->msg);
+			hk_err_free(&e);
+		} else
+			hk_msg_free(&r);
+		hk_agent_close(&a);
+		if (rt_pod_unshare(si.pid, id, &e) < 0)
+			hk_warn("%s: %s", id, e->msg);
+	}
+	rt_info_free(&si);
+}
+
 int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err)
 {
 	struct rt_info info;
@@ -781,6 +903,7 @@ int rt_delete(const struct rt_ctx *g, const char *id, bool force, hk_err **err)
 			}
 		}
 	}
+	leave_pod(g, id);
 	/* poststop: runs once the container is gone; failures are warnings. */
 	struct oci_spec *spec = NULL;
 	char cfg[PATH_MAX + 16];

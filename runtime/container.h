@@ -61,8 +61,12 @@ void rt_vcpus_json(pid_t pid, struct hk_buf *b);
 
 /* A control connection to the container's agent. */
 int rt_agent_open(const struct rt_ctx *g, const char *id, struct hk_agent *a, hk_err **err);
-/* The vsock socket of a container, for stream connections. */
+/* The vsock socket of a container's VM (its pod sandbox's, for a pod's
+ * container), for stream connections. */
 int rt_vsock_path(const struct rt_ctx *g, const char *id, char *out, size_t len);
+/* The container a connection to that socket names (hk_agent_use,
+ * hk_agent_stream): id for a pod's container, NULL for a VM's own. */
+const char *rt_agent_container(const struct rt_ctx *g, const char *id);
 
 /* "SIGKILL", "KILL", "9" → 9. */
 int rt_parse_signal(const char *s, int *sig, hk_err **err);

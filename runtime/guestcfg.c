@@ -190,11 +190,18 @@ static int check_namespaces(const struct oci_spec *spec, hk_err **err)
 		return hk_err_set(err, ENOTSUP,
 		                  "linux.namespaces[%zu]: joining another container's %s "
 		                  "namespace (`%s`) is not supported: each husk container "
-		                  "is a VM of its own, and containers that share namespaces "
-		                  "(a pod) would need the pod in one VM",
+		                  "is a VM of its own, and shares namespaces only with its "
+		                  "pod's containers (in the pod's VM), and this is no husk "
+		                  "container's in this root",
 		                  i, ns->type, ns->path);
 	}
 	return 0;
+}
+
+int rt_guest_vmm(struct rt_guest *g, hk_err **err)
+{
+	memset(g, 0, sizeof(*g));
+	return beside_self("husk-vmm", NULL, &g->vmm, err);
 }
 
 int rt_guest_config(const struct oci_spec *spec, struct rt_guest *g, hk_err **err)

@@ -44,6 +44,8 @@ struct rt_guest {
 #define RT_MEMORY_OVERHEAD_MIB 64
 
 int rt_guest_config(const struct oci_spec *spec, struct rt_guest *out, hk_err **err);
+/* Only the monitor's path: a pod's container has no VM of its own. */
+int rt_guest_vmm(struct rt_guest *out, hk_err **err);
 void rt_guest_free(struct rt_guest *g);
 
 #endif

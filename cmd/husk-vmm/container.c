@@ -47,7 +47,8 @@ static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGTE
 
 struct cstate {
 	const struct vmm_container *c;
-	struct vmm_vm *vm;
+	struct vmm_vm *vm; /* NULL for a pod's container: the VM is its sandbox's */
+	const char *bind;  /* a pod's container: the id its connections name */
 	char uds[PATH_MAX];
 	char *config;
 	char *net; /* the NICs for the agent (net.c), or NULL */
@@ -67,24 +68,6 @@ struct cstate {
 };
 
 /* ---- before the VM ------------------------------------------------------ */
-
-static bool is_bind(const struct oci_mount *m)
-{
-	if (m->type && strcmp(m->type, "bind") == 0)
-		return true;
-	for (size_t i = 0; i < m->options.n; i++)
-		if (strcmp(m->options.v[i], "bind") == 0 || strcmp(m->options.v[i], "rbind") == 0)
-			return true;
-	return false;
-}
-
-static bool has_option(const struct oci_mount *m, const char *o)
-{
-	for (size_t i = 0; i < m->options.n; i++)
-		if (strcmp(m->options.v[i], o) == 0)
-			return true;
-	return false;
-}
 
 /* Binds src at dst (created as a file or directory like src), read-only
  * if asked: the guest is hostile and must not write what it may only read. */
@@ -131,7 +114,7 @@ static int prepare_share(struct cstate *s, struct oci_spec *spec, const char *sh
 	for (size_t i = 0; i < spec->mounts.n; i++) {
 		struct oci_mount *m = &spec->mounts.v[i];
 		cleanup_free char *src = NULL;
-		if (!is_bind(m) || m->source == NULL)
+		if (!oci_mount_is_bind(m) || m->source == NULL)
 			continue;
 		if (m->source[0] == '/')
 			src = strdup(m->source);
@@ -147,7 +130,8 @@ static int prepare_share(struct cstate *s, struct oci_spec *spec, const char *sh
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s/m%zu", share, i);
-		if (share_one(src, path, has_option(m, "rbind"), has_option(m, "ro"), err) < 0)
+		if (share_one(src, path, oci_mount_has_option(m, "rbind"),
+		              oci_mount_has_option(m, "ro"), err) < 0)
 			return hk_err_wrap(err, "mounts[%zu]", i);
 		free(m->source);
 		if (asprintf(&m->source, GUEST_SHARE "/m%zu", i) < 0)
@@ -207,12 +191,24 @@ static void record_ooms(struct cstate *s, struct hk_agent *ctl)
 		hk_warn("final stats: %s", strerror(errno));
 }
 
+/* A control connection to the agent, for our container. */
+static int agent_open(struct cstate *s, struct hk_agent *a, int ms, hk_err **err)
+{
+	if (hk_agent_open(a, s->uds, ms, err) < 0)
+		return -1;
+	if (hk_agent_use(a, s->bind, 5000, err) < 0) {
+		hk_agent_close(a);
+		return -1;
+	}
+	return 0;
+}
+
 static void forward_signal(struct cstate *s, struct hk_agent *side, int sig)
 {
 	cleanup_err hk_err *err = NULL;
 	char p[64];
 
-	if (side->fd < 0 && hk_agent_open(side, s->uds, 5000, &err) < 0) {
+	if (side->fd < 0 && agent_open(s, side, 5000, &err) < 0) {
 		hk_warn("signal %d: %s", sig, err->msg);
 		return;
 	}
@@ -229,7 +225,7 @@ static void resize(struct cstate *s, struct hk_agent *side)
 
 	if (!s->terminal || ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_col == 0)
 		return;
-	if (side->fd < 0 && hk_agent_open(side, s->uds, 5000, &err) < 0)
+	if (side->fd < 0 && agent_open(s, side, 5000, &err) < 0)
 		return;
 	snprintf(p, sizeof(p), "{\"width\":%u,\"height\":%u}", ws.ws_col, ws.ws_row);
 	if (call(side, HK_M_RESIZE_TTY, p, 5000, &err) < 0)
@@ -251,19 +247,19 @@ static int open_streams(struct cstate *s, int st[4], struct hk_agent *ctl, hk_er
 	uint64_t deadline = hk_now_us() + (uint64_t)AGENT_TIMEOUT * 1000;
 
 	if (s->terminal) {
-		st[3] = hk_agent_stream(s->uds, HK_INIT_PROCESS, HK_STREAM_TTY, left_ms(deadline),
-		                        err);
+		st[3] = hk_agent_stream(s->uds, s->bind, HK_INIT_PROCESS, HK_STREAM_TTY,
+		                        left_ms(deadline), err);
 		if (st[3] < 0)
 			return -1;
 	} else {
 		for (int i = 0; i < 3; i++) {
-			st[i] = hk_agent_stream(s->uds, HK_INIT_PROCESS, kinds[i],
+			st[i] = hk_agent_stream(s->uds, s->bind, HK_INIT_PROCESS, kinds[i],
 			                        left_ms(deadline), err);
 			if (st[i] < 0)
 				return -1;
 		}
 	}
-	return hk_agent_open(ctl, s->uds, left_ms(deadline), err);
+	return agent_open(s, ctl, left_ms(deadline), err);
 }
 
 struct sigctx {
@@ -335,6 +331,8 @@ static void *container_thread(void *arg)
 	hk_timeline("exit-seen");
 	s->have_status = true;
 	record_ooms(s, &ctl);
+	if (s->vm == NULL)
+		goto out; /* a pod's container: the VM stays its sandbox's */
 	if (call(&ctl, HK_M_SHUTDOWN, NULL, 5000, &err) < 0)
 		hk_debug("shutdown: %s", err->msg);
 	vmm_vm_exit(s->vm, VMM_EXIT_RESET, "the container exited");
@@ -342,7 +340,7 @@ static void *container_thread(void *arg)
 fail:
 	/* Waits on the agent end when the VM stops (hk_proto_cancel_on): why
 	 * it stopped says more than that they ended. */
-	if (err && err->code == ECANCELED) {
+	if (s->vm && err && err->code == ECANCELED) {
 		pthread_mutex_lock(&s->vm->exit_lock);
 		hk_err_set(&err, 0, "the VM stopped: %s",
 		           s->vm->exit_reason[0] ? s->vm->exit_reason : "no reason given");
@@ -353,7 +351,8 @@ fail:
 		s->failed = true;
 	} else
 		hk_error("%s", err ? err->msg : "the agent connection failed");
-	vmm_vm_exit(s->vm, VMM_EXIT_DEVICE, "container: %s", err ? err->msg : "failed");
+	if (s->vm)
+		vmm_vm_exit(s->vm, VMM_EXIT_DEVICE, "container: %s", err ? err->msg : "failed");
 out:
 	for (int i = 0; i < 4; i++)
 		if (st[i] >= 0)
@@ -384,6 +383,105 @@ static void on_stop(void *arg)
 	s->started = false;
 }
 
+/* The signals the relay forwards, as a signalfd; the thread's stop
+ * eventfd; the terminal in raw mode. */
+static int relay_setup(struct cstate *s, hk_err **err)
+{
+	sigset_t sigs;
+
+	sigemptyset(&sigs);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&sigs, forwarded[i]);
+	sigaddset(&sigs, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	s->sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	s->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (s->sig_fd < 0 || s->stop_fd < 0)
+		return hk_err_set(err, errno, "signalfd");
+	hk_proto_cancel_on(s->stop_fd);
+	/* A terminal passes bytes untouched: the guest's pty does the line
+	 * discipline, as the container's own terminal. */
+	if (s->terminal && tcgetattr(STDIN_FILENO, &s->saved) == 0) {
+		struct termios raw = s->saved;
+		cfmakeraw(&raw);
+		if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
+			s->restore_tty = true;
+	}
+	return 0;
+}
+
+static void relay_done(struct cstate *s)
+{
+	if (s->sig_fd >= 0)
+		close(s->sig_fd);
+	if (s->stop_fd >= 0) {
+		hk_proto_cancel_on(-1);
+		close(s->stop_fd);
+	}
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
+	free(s->config);
+	free(s->net);
+}
+
+static int open_stats(struct cstate *s, const char *state_dir, hk_err **err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/final-stats.json", state_dir);
+	s->stats_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (s->stats_fd < 0)
+		return hk_err_set(err, errno, "create `%s`", path);
+	return 0;
+}
+
+/* A pod's container (runtime/pod.h): no VM, the container thread alone
+ * against the sandbox's agent, with the config husk wrote for the guest. */
+static int pod_run(struct vmm_config *cfg, const struct vmm_container *c, hk_err **err)
+{
+	struct cstate s = {.c = c,
+	                   .bind = c->id,
+	                   .ready_fd = c->ready_fd,
+	                   .stop_fd = -1,
+	                   .sig_fd = -1,
+	                   .stats_fd = -1};
+	struct oci_spec *spec = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (hk_read_file(c->config, HK_PROTO_MAX_FRAME / 2, &s.config, &len, err) < 0 ||
+	    oci_spec_parse(s.config, len, &spec, err) < 0)
+		goto out;
+	s.terminal = spec->process && spec->process->terminal.set && spec->process->terminal.v;
+	if (snprintf(s.uds, sizeof(s.uds), "%s", cfg->vsock_uds) >= (int)sizeof(s.uds)) {
+		hk_err_set(err, ENAMETOOLONG, "--vsock");
+		goto out;
+	}
+	if (open_stats(&s, c->state_dir, err) < 0 || relay_setup(&s, err) < 0)
+		goto out;
+	if (pthread_create(&s.thread, NULL, container_thread, &s) != 0) {
+		hk_err_set(err, EAGAIN, "the container's thread");
+		goto out;
+	}
+	pthread_join(s.thread, NULL);
+	if (s.restore_tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &s.saved);
+	if (s.failed) {
+		rc = 1 << 8;
+	} else if (s.have_status) {
+		rc = s.status;
+	} else {
+		/* The sandbox's VM ended under the container: as if killed. */
+		hk_error("the pod's sandbox ended before the container exited");
+		rc = SIGKILL;
+	}
+out:
+	if (s.ready_fd >= 0 && rc < 0)
+		ready(&s, "error %s\n", *err ? (*err)->msg : "set-up failed");
+	relay_done(&s);
+	oci_spec_free(spec);
+	return rc;
+}
+
 int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_err **err)
 {
 	struct cstate s = {
@@ -392,8 +490,9 @@ int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_
 	char path[PATH_MAX], share[PATH_MAX];
 	size_t len;
 	int rc = -1;
-	sigset_t sigs;
 
+	if (c->pod)
+		return pod_run(cfg, c, err);
 	snprintf(path, sizeof(path), "%s/config.json", c->bundle);
 	if (oci_spec_load(path, &spec, err) < 0)
 		goto out;
@@ -431,37 +530,15 @@ int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_
 		goto out;
 	}
 	cfg->control = s.control;
-	snprintf(path, sizeof(path), "%s/final-stats.json", c->state_dir);
-	s.stats_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (s.stats_fd < 0) {
-		hk_err_set(err, errno, "create `%s`", path);
+	if (open_stats(&s, c->state_dir, err) < 0)
 		goto out;
-	}
 	snprintf(cfg->fs[0].tag, sizeof(cfg->fs[0].tag), "husk");
 	cfg->fs[0].dir = share;
 	cfg->fs[0].readonly = false;
 	cfg->nfs = 1;
 
-	sigemptyset(&sigs);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&sigs, forwarded[i]);
-	sigaddset(&sigs, SIGWINCH);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	s.sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	s.stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (s.sig_fd < 0 || s.stop_fd < 0) {
-		hk_err_set(err, errno, "signalfd");
+	if (relay_setup(&s, err) < 0)
 		goto out;
-	}
-	hk_proto_cancel_on(s.stop_fd);
-	/* A terminal passes bytes untouched: the guest's pty does the line
-	 * discipline, as the container's own terminal. */
-	if (s.terminal && tcgetattr(STDIN_FILENO, &s.saved) == 0) {
-		struct termios raw = s.saved;
-		cfmakeraw(&raw);
-		if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
-			s.restore_tty = true;
-	}
 	cfg->forward_signals = true;
 	cfg->on_start = on_start;
 	cfg->on_stop = on_stop;
@@ -488,18 +565,9 @@ int vmm_container_run(struct vmm_config *cfg, const struct vmm_container *c, hk_
 		rc = (vs & 0xff) << 8;
 	}
 out:
-	if (s.sig_fd >= 0)
-		close(s.sig_fd);
-	if (s.stop_fd >= 0) {
-		hk_proto_cancel_on(-1);
-		close(s.stop_fd);
-	}
-	if (s.stats_fd >= 0)
-		close(s.stats_fd);
 	if (s.ready_fd >= 0 && rc < 0)
 		ready(&s, "error %s\n", *err ? (*err)->msg : "set-up failed");
-	free(s.config);
-	free(s.net);
+	relay_done(&s);
 	oci_spec_free(spec);
 	return rc;
 }

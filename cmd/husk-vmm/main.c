@@ -74,7 +74,11 @@ static void usage(FILE *f)
 	        "                       its status\n"
 	        "  --bundle DIR         the bundle (config.json)\n"
 	        "  --state-dir DIR      the container's state directory (sockets, share)\n"
-	        "  --ready-fd N         write \"ok PID\" or \"error MESSAGE\" here once created\n");
+	        "  --ready-fd N         write \"ok PID\" or \"error MESSAGE\" here once created\n"
+	        "  --pod-container ID   instead: run a pod's container in its sandbox's VM,\n"
+	        "                       reached through --vsock, with --config (the guest's\n"
+	        "                       config.json) and --state-dir; no VM of its own\n"
+	        "  --config FILE        see --pod-container\n");
 }
 
 enum {
@@ -110,6 +114,8 @@ enum {
 	O_BUNDLE,
 	O_STATEDIR,
 	O_READYFD,
+	O_PODCTR,
+	O_CONFIG,
 	O_JAIL,
 	O_UID,
 	O_GID,
@@ -175,6 +181,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 	        {"bundle", required_argument, NULL, O_BUNDLE},
 	        {"state-dir", required_argument, NULL, O_STATEDIR},
 	        {"ready-fd", required_argument, NULL, O_READYFD},
+	        {"pod-container", required_argument, NULL, O_PODCTR},
+	        {"config", required_argument, NULL, O_CONFIG},
 	        {"jail", required_argument, NULL, O_JAIL},
 	        {"uid", required_argument, NULL, O_UID},
 	        {"gid", required_argument, NULL, O_GID},
@@ -322,6 +330,13 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 		case O_STATEDIR:
 			ctr.state_dir = optarg;
 			break;
+		case O_PODCTR:
+			ctr.id = optarg;
+			ctr.pod = true;
+			break;
+		case O_CONFIG:
+			ctr.config = optarg;
+			break;
 		case O_READYFD:
 			if (hk_parse_u64(optarg, &v) < 0 || v < 3 || v > 1024)
 				return hk_err_set(err, 0, "--ready-fd %s: want 3 to 1024", optarg);
@@ -356,6 +371,12 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 	}
 	if (optind != argc)
 		return hk_err_set(err, 0, "unexpected argument `%s`", argv[optind]);
+	if (ctr.pod) {
+		if (ctr.config == NULL || ctr.state_dir == NULL || cfg->vsock_uds == NULL)
+			return hk_err_set(
+			        err, 0, "--pod-container needs --config, --state-dir and --vsock");
+		return 0;
+	}
 	if (cfg->kernel == NULL)
 		return hk_err_set(err, 0, "--kernel is required");
 	if (ctr.id && (ctr.bundle == NULL || ctr.state_dir == NULL))

@@ -150,9 +150,9 @@ int vmm_net_setup(const struct oci_spec *spec, const char *state_dir, struct vmm
 		if (strcmp(links[i].kind, "tun") == 0 && strncmp(links[i].name, "husk", 4) == 0) {
 			hk_err_set(err, EBUSY,
 			           "network: namespace `%s` is already another husk VM's (its "
-			           "tap `%s`): containers that share a network namespace (a "
-			           "pod, docker --network container:X) would need the pod in "
-			           "one VM, which husk does not do yet",
+			           "tap `%s`): a pod's containers share its sandbox's VM when "
+			           "they say which pod they are in (CRI's sandbox-id "
+			           "annotation, or a /proc/PID/ns/net path of its container)",
 			           ns->path, links[i].name);
 			goto out;
 		}

@@ -99,6 +99,10 @@ void vmm_net_teardown(struct vmm_config *cfg);
 struct vmm_container {
 	const char *id, *bundle, *state_dir;
 	int ready_fd;
+	/* --pod-container: a pod's container in its sandbox's VM (--vsock),
+	 * with the config husk wrote for the guest (--config); no VM here. */
+	bool pod;
+	const char *config;
 };
 /* Sets the VM up for the container (share, config), runs it, and returns
  * the wait(2)-style status to leave with, or -1 with err. */

@@ -298,12 +298,14 @@ static int run_exec(const struct rt_ctx *g, const char *cid, const char *process
 		restore = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
 	}
 	if (terminal) {
-		st[3] = hk_agent_stream(uds, id, HK_STREAM_TTY, 10000, err);
+		st[3] = hk_agent_stream(uds, rt_agent_container(g, cid), id, HK_STREAM_TTY, 10000,
+		                        err);
 		if (st[3] < 0)
 			goto out;
 	} else {
 		for (int i = 0; i < 3; i++)
-			if ((st[i] = hk_agent_stream(uds, id, kinds[i], 10000, err)) < 0)
+			if ((st[i] = hk_agent_stream(uds, rt_agent_container(g, cid), id, kinds[i],
+			                             10000, err)) < 0)
 				goto out;
 	}
 	hk_buf_printf(&b, "{\"id\":");

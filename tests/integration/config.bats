@@ -126,20 +126,22 @@ bad_config() {
 		assert_failure 1
 		assert_output --partial "the guest kernel \`/nonexistent/vmlinux\`"
 	done
-	# A CRI pod's container joins its sandbox's pid, ipc and uts namespaces
-	# by path: refused, with the reason, until a pod is one VM.
+	# A CRI pod's container runs in its sandbox's VM: a sandbox that is not
+	# a husk container in this root is refused, with the reason.
 	cp "$FIXTURES/cri-container.json" "$BUNDLE/config.json"
 	HUSK_CONFIG=$NO_KERNEL run husk create --bundle "$BUNDLE" c-cri-container
 	assert_failure 1
-	assert_output --partial "joining another container's pid namespace (\`/proc/20627/ns/pid\`) is not supported"
+	assert_output --partial "io.kubernetes.cri.sandbox-id: the pod's sandbox: container \`de2a4cb94340b3edfd7ef5085b68fffa9cc9617dbfd59cf7c948d2365446ef1a\` does not exist"
+	run husk state c-cri-container
+	assert_failure 1
 	assert_nothing_leaked
 }
 
-@test "a pid namespace by path (a pod's) is refused before a VM boots" {
+@test "a pid namespace by path that is no husk container's is refused before a VM boots" {
 	bad_config '.linux.namespaces |= map(if .type == "pid" then .path = "/proc/1/ns/pid" else . end)' \
 		"joining another container's pid namespace (\`/proc/1/ns/pid\`) is not supported: each husk container is a VM of its own"
 }
-@test "an ipc namespace by path (a pod's) is refused before a VM boots" {
+@test "an ipc namespace by path that is no husk container's is refused before a VM boots" {
 	bad_config '.linux.namespaces |= map(if .type == "ipc" then .path = "/proc/1/ns/ipc" else . end)' \
 		"joining another container's ipc namespace (\`/proc/1/ns/ipc\`) is not supported"
 }

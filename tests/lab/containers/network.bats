@@ -96,7 +96,7 @@ assert_net_clean() {
 	run husk create --bundle "$BUNDLE" c2
 	assert_failure 1
 	assert_output --partial "network: namespace \`/run/netns/hkn1\` is already another husk VM's (its tap \`husk"
-	assert_output --partial "would need the pod in one VM"
+	assert_output --partial "a pod's containers share its sandbox's VM when they say which pod they are in"
 	run husk state c2
 	assert_failure 1
 	assert_equal "$(fetch 10.77.1.2 8080)" "hello from the guest"
