@@ -45,11 +45,11 @@
  * their container with use_container {"id":ID} (control connections) or
  * open_stream's "container"; delete_container {} ends a bound container's
  * processes and forgets it. In a pod container's config.json a namespace
- * path HK_NS_CONTAINER "ID" means that container's namespace of that
- * type in this VM. */
+ * path HK_NS_CONTAINER "ID" (absolute, as OCI wants) means that
+ * container's namespace of that type in this VM. */
 #define HK_M_USE_CONTAINER     "use_container"
 #define HK_M_DELETE_CONTAINER  "delete_container"
-#define HK_NS_CONTAINER        "husk-container:"
+#define HK_NS_CONTAINER        "/run/husk/container/"
 #define HK_CTR_ID_MAX          1024
 
 /* Stream kinds named by open_stream {"process":P,"kind":K}; process is
