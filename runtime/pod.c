@@ -265,6 +265,13 @@ static int in_share(pid_t sandbox_pid, const struct share_op *op, bool attaching
 	cleanup_close int ns = open(path, O_RDONLY | O_CLOEXEC);
 	if (ns < 0)
 		return hk_err_set(err, errno, "the sandbox's share (`%s`)", path);
+	/* virtiofsd's root is the share (it pivoted there); the namespace's
+	 * own root need not be (a host whose / is the initramfs cannot pivot
+	 * it), so that is where the child goes. */
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)fsd);
+	cleanup_close int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return hk_err_set(err, errno, "the sandbox's share (`%s`)", path);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return hk_err_set(err, errno, "pipe");
 	pid_t c = fork();
@@ -275,8 +282,7 @@ static int in_share(pid_t sandbox_pid, const struct share_op *op, bool attaching
 	}
 	if (c == 0) {
 		close(p[0]);
-		/* setns takes us to the namespace's root: the share. */
-		if (setns(ns, CLONE_NEWNS) < 0)
+		if (setns(ns, CLONE_NEWNS) < 0 || fchdir(root) < 0 || chroot(".") < 0)
 			fail_child(p[1], "enter the sandbox's share");
 		if (attaching)
 			attach(op, p[1]);
