@@ -90,7 +90,7 @@ in_ctr() {
 	husk delete app1
 	# Its files left the sandbox's share (virtiofsd's own mount namespace).
 	fsd=$(pgrep -P "$(husk state sb | jq -r .pid)" virtiofsd | head -1)
-	run nsenter -t "$fsd" -m ls /pod
+	run nsenter -t "$fsd" -m -r ls /pod
 	assert_output ""
 	husk delete --force sb
 	assert_clean
