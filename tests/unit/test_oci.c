@@ -112,6 +112,14 @@ static int test_values(void)
 	CHECK_STR(oci_map_get(&s->annotations, "io.kubernetes.cri.container-type"), "container");
 	CHECK(oci_map_get(&s->annotations, "io.kubernetes.cri.sandbox-id") != NULL);
 	CHECK(oci_map_get(&s->annotations, "no.such.key") == NULL);
+	/* Its bind mounts (CRI's hostname, hosts, resolv.conf, shm) are what a
+	 * pod's container shares into its sandbox's VM; proc and tmpfs not. */
+	size_t binds = 0;
+	for (size_t i = 0; i < s->mounts.n; i++)
+		binds += oci_mount_is_bind(&s->mounts.v[i]);
+	CHECK(binds == 4);
+	CHECK(oci_mount_has_option(&s->mounts.v[s->mounts.n - 1], "rbind"));
+	CHECK(!oci_mount_has_option(&s->mounts.v[s->mounts.n - 1], "ro"));
 	oci_spec_free(s);
 	return 0;
 }

@@ -68,6 +68,14 @@ static int test_envelopes(void)
 	CHECK(m.kind == HK_MSG_REQUEST && m.id == 7 && strcmp(m.method, "wait_process") == 0);
 	CHECK(m.params && hk_json_get(m.params, "pid") != NULL);
 	hk_msg_free(&m);
+	/* Pods' methods (lib/proto.h) are version 1's too. */
+	CHECK(parse_ok("{\"id\":9,\"method\":\"use_container\",\"params\":{\"id\":\"c2\"}}", &m) ==
+	      0);
+	CHECK(m.kind == HK_MSG_REQUEST && strcmp(m.method, HK_M_USE_CONTAINER) == 0);
+	hk_msg_free(&m);
+	CHECK(parse_ok("{\"id\":10,\"method\":\"delete_container\"}", &m) == 0);
+	CHECK(m.kind == HK_MSG_REQUEST && strcmp(m.method, HK_M_DELETE_CONTAINER) == 0);
+	hk_msg_free(&m);
 	CHECK(parse_ok("{\"id\":7,\"result\":{\"exit\":0}}", &m) == 0 && m.kind == HK_MSG_RESULT);
 	hk_msg_free(&m);
 	CHECK(parse_ok("{\"id\":8,\"error\":{\"code\":-2,\"message\":\"no such process\"}}", &m) ==
