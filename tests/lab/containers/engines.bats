@@ -192,33 +192,6 @@ docker_ok() {
 # gateway. Everything CNI writes stays in $ENG, and what it adds to the
 # kernel (namespaces, links, iptables rules) is gone afterwards.
 
-# CNI keeps IPAM leases and cached results under /var/lib/cni, Podman its
-# blob cache under /var/lib/containers, and the lab's root is the host's: a
-# tmpfs on /var/lib (in the lab's mount table only; the lab's kernel has no
-# overlayfs) keeps the test's writes, and the teardown unmounts it.
-private_var_lib() {
-	mount -t tmpfs tmpfs /var/lib
-	VARLIB=1
-}
-
-# The kernel's network objects: namespaces, links, iptables rules (chain
-# counters left out).
-net_state() {
-	{
-		ip netns list
-		ip -o link show | awk -F': ' '{print $2}'
-		iptables-save 2>/dev/null | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
-	} | sort
-}
-
-net_teardown() {
-	local i
-	for ((i = ${#NET_UNDO[@]} - 1; i >= 0; i--)); do
-		eval "${NET_UNDO[i]}" >/dev/null 2>&1 || true
-	done
-	NET_UNDO=()
-}
-
 # The web page the containers serve.
 www_page() {
 	mkdir -p "$BUNDLE/rootfs/www"
