@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <linux/openat2.h>
 
 #include "lib/cleanup.h"
 
@@ -321,4 +322,69 @@ int hk_sock_path(const char *dir, const char *name, char *out, size_t len)
 		n = snprintf(out, len, "%s/%016llx/%s", HK_SOCK_DIR, (unsigned long long)h, name);
 	}
 	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+static int open_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+	                       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	return (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
+}
+
+int hk_mkpath_in_root(const char *root, const char *path, bool dir, hk_err **err)
+{
+	char buf[PATH_MAX];
+	cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (rootfd < 0)
+		return hk_err_set(err, errno, "`%s`", root);
+	while (*path == '/')
+		path++;
+	if (strlen(path) >= sizeof(buf))
+		return hk_err_set(err, ENAMETOOLONG, "`%s`", path);
+	strcpy(buf, path);
+	size_t n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	/* Each prefix in turn: there already, or made in its parent. */
+	for (size_t end = 0; end < n;) {
+		size_t start = end;
+		while (end < n && buf[end] != '/')
+			end++;
+		char save = buf[end];
+		buf[end] = '\0';
+		const char *name = buf + start;
+		bool last = end == n;
+		int fd = open_in_root(rootfd, buf, O_PATH);
+		if (fd >= 0) {
+			close(fd);
+		} else if (errno != ENOENT) {
+			return hk_err_set(err, errno, "`%s` in `%s`", buf, root);
+		} else if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+			if (start > 0)
+				buf[start - 1] = '\0';
+			cleanup_close int parent =
+			        open_in_root(rootfd, start > 0 ? buf : "", O_PATH | O_DIRECTORY);
+			if (start > 0)
+				buf[start - 1] = '/';
+			if (parent < 0)
+				return hk_err_set(err, errno, "the parent of `%s` in `%s`", buf,
+				                  root);
+			int r;
+			if (last && !dir) {
+				r = openat(parent, name,
+				           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				           0644);
+				if (r >= 0)
+					r = close(r);
+			} else
+				r = mkdirat(parent, name, 0755);
+			if (r < 0 && errno != EEXIST)
+				return hk_err_set(err, errno, "create `%s` in `%s`", buf, root);
+		}
+		buf[end] = save;
+		while (end < n && buf[end] == '/')
+			end++;
+	}
+	return 0;
 }

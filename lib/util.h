@@ -36,6 +36,13 @@ int hk_mkdir_p(const char *path, int mode, hk_err **err);
  * existing one is fine) or an empty file created with file_mode. */
 int hk_mount_target(const char *dst, bool dir, int file_mode, hk_err **err);
 
+/* Makes path (a mount's destination in a container) inside the tree at
+ * root when it is missing, its parents as directories and itself a
+ * directory or an empty file, every step resolved beneath root (openat2
+ * RESOLVE_IN_ROOT): the tree is the image's, and its symlinks must not lead
+ * out. What exists already is left alone. */
+int hk_mkpath_in_root(const char *root, const char *path, bool dir, hk_err **err);
+
 int hk_fd_set_cloexec(int fd, bool on, hk_err **err);
 
 /* Closes every fd >= first except those in keep: engines leak descriptors

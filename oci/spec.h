@@ -323,4 +323,10 @@ bool oci_mount_has_option(const struct oci_mount *m, const char *o);
 /* A bind mount: type "bind", or a "bind"/"rbind" option (runc's rule). */
 bool oci_mount_is_bind(const struct oci_mount *m);
 
+/* targets.c: each mount's missing target made in the tree at root (a
+ * directory, or a file for a bind of one; sources relative to bundle),
+ * resolved beneath root: for a root shared read-only. */
+int oci_make_targets(const struct oci_spec *spec, const char *root, const char *bundle,
+                     hk_err **err);
+
 #endif

@@ -389,6 +389,8 @@ int rt_pod_share(const struct rt_ctx *g, const char *id, const char *bundle, con
 		} else {
 			ro = spec->root->readonly.set && spec->root->readonly.v;
 			snprintf(names[op.n], sizeof(names[0]), "rootfs");
+			if (ro && oci_make_targets(spec, src, bundle, err) < 0)
+				goto out;
 		}
 		int fd = open_tree(AT_FDCWD, src,
 		                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));

@@ -107,6 +107,8 @@ static int prepare_share(struct cstate *s, struct oci_spec *spec, const char *sh
 		return hk_err_set(err, ENOMEM, "root.path");
 	snprintf(path, sizeof(path), "%s/rootfs", share);
 	bool ro = spec->root->readonly.set && spec->root->readonly.v;
+	if (ro && oci_make_targets(spec, root, s->c->bundle, err) < 0)
+		return -1;
 	if (share_one(root, path, true, ro, err) < 0)
 		return hk_err_wrap(err, "root.path");
 	free(spec->root->path);

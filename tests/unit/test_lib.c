@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
@@ -46,6 +47,45 @@ static int join_is(const char *root, const char *rel, const char *want)
 		printf("#   join(%s, %s) = %s, want %s\n", root, rel, out, want ? want : "error");
 		return 1;
 	}
+	return 0;
+}
+
+/* A mount target made in an image's tree stays in it, whatever its
+ * symlinks say; what exists is kept. */
+static int test_mkpath_in_root(void)
+{
+	char tmp[] = "/tmp/husk-mkpath-XXXXXX", p[256], q[256];
+	struct stat st;
+	cleanup_err hk_err *err = NULL;
+
+	CHECK(mkdtemp(tmp) != NULL);
+	snprintf(p, sizeof(p), "%s/root", tmp);
+	snprintf(q, sizeof(q), "%s/outside", tmp);
+	CHECK(mkdir(p, 0755) == 0 && mkdir(q, 0755) == 0);
+	snprintf(p, sizeof(p), "%s/root/outside", tmp);
+	CHECK(mkdir(p, 0755) == 0);
+	/* etc -> the directory beside the root (on the host); abs -> "/". */
+	snprintf(p, sizeof(p), "%s/root/etc", tmp);
+	CHECK(symlink("../outside", p) == 0);
+	snprintf(p, sizeof(p), "%s/root/abs", tmp);
+	CHECK(symlink("/", p) == 0);
+	snprintf(p, sizeof(p), "%s/root", tmp);
+	CHECK(hk_mkpath_in_root(p, "/dev/shm/", true, &err) == 0);
+	CHECK(hk_mkpath_in_root(p, "/etc/resolv.conf", false, &err) == 0);
+	CHECK(hk_mkpath_in_root(p, "abs/husk-mkpath-test", true, &err) == 0);
+	CHECK(hk_mkpath_in_root(p, "/dev/shm", true, &err) == 0); /* there already */
+	snprintf(q, sizeof(q), "%s/root/dev/shm", tmp);
+	CHECK(stat(q, &st) == 0 && S_ISDIR(st.st_mode));
+	/* The links resolve beneath the root: ../outside is root/outside. */
+	snprintf(q, sizeof(q), "%s/root/outside/resolv.conf", tmp);
+	CHECK(stat(q, &st) == 0 && S_ISREG(st.st_mode));
+	snprintf(q, sizeof(q), "%s/outside/resolv.conf", tmp);
+	CHECK(stat(q, &st) < 0);
+	snprintf(q, sizeof(q), "%s/root/husk-mkpath-test", tmp);
+	CHECK(stat(q, &st) == 0 && S_ISDIR(st.st_mode));
+	CHECK(stat("/husk-mkpath-test", &st) < 0);
+	snprintf(q, sizeof(q), "rm -rf '%s'", tmp);
+	CHECK(system(q) == 0);
 	return 0;
 }
 
@@ -194,6 +234,7 @@ int main(void)
 {
 	RUN_TEST(test_error_wrap);
 	RUN_TEST(test_path_join);
+	RUN_TEST(test_mkpath_in_root);
 	RUN_TEST(test_numbers);
 	RUN_TEST(test_log_lines);
 	RUN_TEST(test_log_file);

@@ -168,11 +168,10 @@ import_image() {
 	chmod 755 "$BUNDLE/rootfs/pause"
 	mkdir -p "$BUNDLE/rootfs/www"
 	echo "hello from the pod" >"$BUNDLE/rootfs/www/index.html"
-	# The targets of the files the CRI binds in (the pod's resolv.conf,
-	# hostname, hosts): the sandbox's rootfs is read-only, and husk makes a
-	# missing target in the rootfs itself, where runc makes it before it
-	# remounts the rootfs read-only.
-	touch "$BUNDLE/rootfs/etc/resolv.conf" "$BUNDLE/rootfs/etc/hostname" "$BUNDLE/rootfs/etc/hosts"
+	# No targets for the files the CRI binds into the read-only sandbox
+	# (resolv.conf; the pause image has no /etc at all): husk makes them
+	# before it shares the root read-only, as runc does before its remount.
+	rm -f "$BUNDLE/rootfs/etc/resolv.conf" "$BUNDLE/rootfs/etc/hostname" "$BUNDLE/rootfs/etc/hosts"
 	oci_archive "$IMAGE" "$BUNDLE/rootfs" "$ENG/image.tar"
 	ctr_ images import --snapshotter native "$ENG/image.tar" >/dev/null
 	wait_for 60 cri_ok image-status "$IMAGE"

@@ -81,6 +81,29 @@ teardown() {
 	assert_clean
 }
 
+@test "a read-only root gets its missing mount targets made, inside it, as runc makes them" {
+	# The engines bind resolv.conf into images that may have no /etc (the
+	# pause image); an image's symlink must not lead a target out of it.
+	echo "nameserver 10.0.0.53" >"$BATS_TEST_TMPDIR/resolv.conf"
+	mkdir -p "$BATS_TEST_TMPDIR/outside"
+	rm -rf "$BUNDLE/rootfs/etc"
+	mkdir "$BUNDLE/rootfs/outside"
+	ln -s ../../outside "$BUNDLE/rootfs/etc"
+	update_config --arg r "$BATS_TEST_TMPDIR/resolv.conf" '.root.readonly = true
+		| .mounts += [{destination: "/etc/resolv.conf", type: "bind", source: $r, options: ["rbind", "ro"]},
+		              {destination: "/run/new/dir", type: "tmpfs", source: "tmpfs"}]'
+	set_args sh -c 'cat /etc/resolv.conf; grep -c " /run/new/dir " /proc/mounts'
+	run husk run --bundle "$BUNDLE" c1
+	assert_success
+	assert_line --index 0 "nameserver 10.0.0.53"
+	assert_line --index 1 1
+	# Made in the rootfs: the link resolved beneath it (rootfs/outside).
+	[ -f "$BUNDLE/rootfs/outside/resolv.conf" ]
+	[ -d "$BUNDLE/rootfs/run/new/dir" ]
+	[ ! -e "$BATS_TEST_TMPDIR/outside/resolv.conf" ]
+	assert_clean
+}
+
 @test "rlimits, hostname, user and groups" {
 	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "hard": 4000, "soft": 3000},
 		{"type": "RLIMIT_NPROC", "hard": 500, "soft": 400}]'
