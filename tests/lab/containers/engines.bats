@@ -185,6 +185,45 @@ docker_ok() {
 	wait_for 30 no_vmm_left
 }
 
+# ---- containers that join another's namespaces (pods) ----------------------------
+# `--network container:X` and `--ipc container:X` give the namespace of X's
+# process by /proc path: husk runs the container in X's VM (runtime/pod.h).
+
+# boot_id CMD...: the guest kernel's boot id, as CMD (an engine's exec) sees it.
+boot_id() {
+	"$@" cat /proc/sys/kernel/random/boot_id
+}
+
+@test "docker --network container:X and --ipc container:X run in X's VM" {
+	command -v dockerd >/dev/null || skip "docker is not installed"
+	start_docker
+	docker_ run -d --name d1 --runtime husk --network none --ipc shareable busybox:husk sleep 1000
+	docker_ run -d --name d2 --runtime husk --network container:d1 --ipc container:d1 \
+		busybox:husk sleep 1001
+	# One VM: one boot, one monitor with a kernel.
+	assert_equal "$(boot_id docker_ exec d2)" "$(boot_id docker_ exec d1)"
+	assert_equal "$(docker_ exec d2 readlink /proc/self/ns/ipc)" "$(docker_ exec d1 readlink /proc/self/ns/ipc)"
+	assert_equal "$(pgrep -f -- "husk-vmm --kernel" | wc -l)" 1
+	run docker_ run --rm --runtime husk --network container:d1 busybox:husk sh -c 'echo in the VM of d1; exit 6'
+	assert_failure 6
+	assert_output "in the VM of d1"
+	docker_ rm -f d2 d1
+	wait_for 30 no_vmm_left
+}
+
+@test "podman --network container:X runs in X's VM" {
+	command -v podman >/dev/null || skip "podman is not installed"
+	setup_podman
+	podman_ run -d --name p1 --network none localhost/busybox:husk sleep 1000
+	podman_ run -d --name p2 --network container:p1 localhost/busybox:husk sleep 1001
+	assert_equal "$(boot_id podman_ exec p2)" "$(boot_id podman_ exec p1)"
+	assert_equal "$(pgrep -f -- "husk-vmm --kernel" | wc -l)" 1
+	run podman_ exec p2 cat /proc/1/cmdline
+	assert_output --partial "sleep"
+	podman_ rm -f -t 0 p2 p1
+	wait_for 30 no_vmm_left
+}
+
 # ---- engine networks (CNI) --------------------------------------------------------
 # The engine gives the container a network namespace wired by CNI's bridge
 # plugin (Debian's plugins, /usr/lib/cni); the host side then reaches the
