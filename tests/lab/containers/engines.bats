@@ -220,7 +220,9 @@ boot_id() {
 	assert_equal "$(pgrep -f -- "husk-vmm --kernel" | wc -l)" 1
 	run podman_ exec p2 cat /proc/1/cmdline
 	assert_output --partial "sleep"
-	podman_ rm -f -t 0 p2 p1
+	# The dependent first: Podman refuses p1 while p2 needs it.
+	podman_ rm -f -t 0 p2
+	podman_ rm -f -t 0 p1
 	wait_for 30 no_vmm_left
 }
 
