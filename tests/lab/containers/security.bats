@@ -81,14 +81,12 @@ teardown() {
 	assert_clean
 }
 
-@test "a read-only root gets its missing mount targets made, inside it, as runc makes them" {
+@test "a read-only root gets its missing mount targets made, as runc makes them" {
 	# The engines bind resolv.conf into images that may have no /etc (the
-	# pause image); an image's symlink must not lead a target out of it.
+	# pause image). (That a target stays inside the image whatever its
+	# symlinks say is tests/unit/test_lib.c's.)
 	echo "nameserver 10.0.0.53" >"$BATS_TEST_TMPDIR/resolv.conf"
-	mkdir -p "$BATS_TEST_TMPDIR/outside"
 	rm -rf "$BUNDLE/rootfs/etc"
-	mkdir "$BUNDLE/rootfs/outside"
-	ln -s ../../outside "$BUNDLE/rootfs/etc"
 	update_config --arg r "$BATS_TEST_TMPDIR/resolv.conf" '.root.readonly = true
 		| .mounts += [{destination: "/etc/resolv.conf", type: "bind", source: $r, options: ["rbind", "ro"]},
 		              {destination: "/run/new/dir", type: "tmpfs", source: "tmpfs"}]'
@@ -97,10 +95,9 @@ teardown() {
 	assert_success
 	assert_line --index 0 "nameserver 10.0.0.53"
 	assert_line --index 1 1
-	# Made in the rootfs: the link resolved beneath it (rootfs/outside).
-	[ -f "$BUNDLE/rootfs/outside/resolv.conf" ]
+	# Made in the rootfs on the host, a file and a directory.
+	[ -f "$BUNDLE/rootfs/etc/resolv.conf" ]
 	[ -d "$BUNDLE/rootfs/run/new/dir" ]
-	[ ! -e "$BATS_TEST_TMPDIR/outside/resolv.conf" ]
 	assert_clean
 }
 
