@@ -306,6 +306,25 @@ static int read_ready(int fd, pid_t child, hk_err **err)
 	                  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
 
+/* The sandbox's agent forgets pod container id, ending what is left of it
+ * in the guest; failures are warnings (the sandbox may be gone). */
+static void pod_forget(const struct rt_ctx *g, const char *sandbox, const char *id)
+{
+	char uds[PATH_MAX];
+	struct hk_agent a = {.fd = -1};
+	struct hk_msg r;
+	cleanup_err hk_err *e = NULL;
+
+	if (rt_vsock_path(g, sandbox, uds, sizeof(uds)) < 0)
+		return;
+	if (hk_agent_open(&a, uds, 5000, &e) < 0 || hk_agent_use(&a, id, 5000, &e) < 0 ||
+	    hk_agent_call(&a, HK_M_DELETE_CONTAINER, NULL, 10000, &r, &e) < 0)
+		hk_warn("%s: %s", id, e->msg);
+	else
+		hk_msg_free(&r);
+	hk_agent_close(&a);
+}
+
 /* A pod's container: its files into the sandbox's share, the config the
  * guest sees into the state directory (husk-vmm --config). */
 static int create_in_pod(const struct rt_ctx *g, const char *id, const char *dir,
@@ -414,7 +433,7 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 	 * (policy/jail.h); it stays empty on the host. */
 	char jail[PATH_MAX + 16];
 	snprintf(jail, sizeof(jail), "%s/jail", dir);
-	if (!pod && mkdir(jail, 0700) < 0) {
+	if (mkdir(jail, 0700) < 0) {
 		hk_err_set(err, errno, "mkdir `%s`", jail);
 		goto fail;
 	}
@@ -479,7 +498,9 @@ int rt_create(const struct rt_ctx *g, const struct rt_create_opts *o, pid_t *vmm
 		                       "--log",
 		                       logpath,
 		                       "--log-format",
-		                       g->log_json ? "json" : "text"};
+		                       g->log_json ? "json" : "text",
+		                       "--jail",
+		                       jail};
 		memset(argv, 0, sizeof(argv));
 		memcpy(argv, pargv, sizeof(pargv));
 		argc = HK_ARRAY_SIZE(pargv);
@@ -605,6 +626,9 @@ fail:
 	}
 	if (shared) {
 		cleanup_err hk_err *e = NULL;
+		/* Its pod-mode process may have made it in the guest. */
+		if (pid > 0 || *vmm > 0)
+			pod_forget(g, sandbox, o->id);
 		if (rt_pod_unshare(sandbox_pid, o->id, &e) < 0)
 			hk_warn("%s", e->msg);
 	}
@@ -832,21 +856,13 @@ static void leave_pod(const struct rt_ctx *g, const char *id)
 {
 	char sandbox[1100];
 	struct rt_info si;
-	struct hk_agent a = {.fd = -1};
-	struct hk_msg r;
 	cleanup_err hk_err *e = NULL;
 
 	if (rt_pod_sandbox_of(g->root, id, sandbox, sizeof(sandbox)) < 0 ||
 	    rt_info(g, sandbox, &si, &e) < 0)
 		return;
 	if (strcmp(si.status, "stopped") != 0 && si.pid > 0) {
-		if (agent_open(g, id, &a, 5000, &e) < 0 ||
-		    hk_agent_call(&a, HK_M_DELETE_CONTAINER, NULL, 10000, &r, &e) < 0) {
-			hk_warn("%s: %s", id, e->msg);
-			hk_err_free(&e);
-		} else
-			hk_msg_free(&r);
-		hk_agent_close(&a);
+		pod_forget(g, sandbox, id);
 		if (rt_pod_unshare(si.pid, id, &e) < 0)
 			hk_warn("%s: %s", id, e->msg);
 	}

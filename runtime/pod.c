@@ -220,33 +220,36 @@ static void attach(const struct share_op *op, int wr)
 	}
 }
 
-/* Takes pod/ID out of the share: every mount in it detached. */
+/* Takes pod/ID out of the share: every mount in it detached. The guest
+ * writes in the share too: each step is by a descriptor opened without
+ * following symlinks, and each unmount names one entry of the directory
+ * we are in, so nothing the guest renames can point an unmount elsewhere. */
 static void detach(const struct share_op *op, int wr)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", RT_POD_DIR, op->id);
-	int cfd = open(path, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int pfd = open(RT_POD_DIR, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int cfd = pfd < 0 ? -1 : openat(pfd, op->id, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (cfd < 0) {
 		if (errno == ENOENT)
 			_exit(0);
-		fail_child(wr, "the share's `%s`", path);
+		fail_child(wr, "the share's `%s/%s`", RT_POD_DIR, op->id);
 	}
+	if (fchdir(cfd) < 0)
+		fail_child(wr, "the share's `%s/%s`", RT_POD_DIR, op->id);
 	DIR *d = fdopendir(cfd);
 	if (d == NULL)
-		fail_child(wr, "the share's `%s`", path);
+		fail_child(wr, "the share's `%s/%s`", RT_POD_DIR, op->id);
 	for (struct dirent *de; (de = readdir(d)) != NULL;) {
-		char m[PATH_MAX * 2];
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    strchr(de->d_name, '/'))
 			continue;
-		snprintf(m, sizeof(m), "%s/%s", path, de->d_name);
-		if (umount2(m, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL)
-			fail_child(wr, "unmount `%s`", m);
+		if (umount2(de->d_name, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL)
+			fail_child(wr, "unmount `%s`", de->d_name);
 		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno == EISDIR)
 			unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
 	}
 	closedir(d);
-	if (rmdir(path) < 0 && errno != ENOENT)
-		fail_child(wr, "remove `%s`", path);
+	if (unlinkat(pfd, op->id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		fail_child(wr, "remove `%s/%s`", RT_POD_DIR, op->id);
 }
 
 static int in_share(pid_t sandbox_pid, const struct share_op *op, bool attaching, hk_err **err)
@@ -399,11 +402,15 @@ int rt_pod_share(const struct rt_ctx *g, const char *id, const char *bundle, con
 			goto out;
 		}
 		op.fd[op.n] = fd;
-		/* Read-only for the guest means read-only in virtiofsd's view. */
-		struct mount_attr ma = {.attr_set = MOUNT_ATTR_RDONLY};
-		if (ro && mount_setattr(fd, "", AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0), &ma,
-		                        sizeof(ma)) < 0) {
-			hk_err_set(err, errno, "read-only `%s`", src);
+		/* Private: a clone of a shared mount would be its peer, and an
+		 * unmount in the share would reach the host's. Read-only for the
+		 * guest means read-only in virtiofsd's view. */
+		struct mount_attr ma = {.attr_set = ro ? MOUNT_ATTR_RDONLY : 0,
+		                        .propagation = MS_PRIVATE};
+		if (mount_setattr(fd, "", AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0), &ma,
+		                  sizeof(ma)) < 0) {
+			hk_err_set(err, errno, "%s `%s`", ro ? "read-only" : "a private clone of",
+			           src);
 			goto out;
 		}
 		op.name[op.n] = names[op.n];

@@ -460,6 +460,13 @@ static int pod_run(struct vmm_config *cfg, const struct vmm_container *c, hk_err
 	}
 	if (open_stats(&s, c->state_dir, err) < 0 || relay_setup(&s, err) < 0)
 		goto out;
+	/* Confined as a VM's monitor is, before it reads a byte of the
+	 * guest's: an empty root holding only the sandbox's agent socket, no
+	 * capabilities, no_new_privs; the thread adds its seccomp filter. */
+	if (cfg->jail.dir &&
+	    (pol_jail_add_bind(&cfg->jail, s.uds, "connections to the agent", err) < 0 ||
+	     pol_jail_enter(&cfg->jail, err) < 0))
+		goto out;
 	if (pthread_create(&s.thread, NULL, container_thread, &s) != 0) {
 		hk_err_set(err, EAGAIN, "the container's thread");
 		goto out;

@@ -371,15 +371,12 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, hk_err **er
 	}
 	if (optind != argc)
 		return hk_err_set(err, 0, "unexpected argument `%s`", argv[optind]);
-	if (ctr.pod) {
-		if (ctr.config == NULL || ctr.state_dir == NULL || cfg->vsock_uds == NULL)
-			return hk_err_set(
-			        err, 0, "--pod-container needs --config, --state-dir and --vsock");
-		return 0;
-	}
-	if (cfg->kernel == NULL)
+	if (ctr.pod && (ctr.config == NULL || ctr.state_dir == NULL || cfg->vsock_uds == NULL))
+		return hk_err_set(err, 0,
+		                  "--pod-container needs --config, --state-dir and --vsock");
+	if (cfg->kernel == NULL && !ctr.pod)
 		return hk_err_set(err, 0, "--kernel is required");
-	if (ctr.id && (ctr.bundle == NULL || ctr.state_dir == NULL))
+	if (ctr.id && !ctr.pod && (ctr.bundle == NULL || ctr.state_dir == NULL))
 		return hk_err_set(err, 0, "--container needs --bundle and --state-dir");
 	if (uid_set != gid_set)
 		return hk_err_set(err, 0, "--uid and --gid go together");
