@@ -30,6 +30,7 @@ teardown() {
 		kill "$DAEMON_PID" 2>/dev/null || true
 		wait_for 60 gone "$DAEMON_PID"
 	fi
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || dump_engine_vms
 	# What the engines' shims and conmon leave running while they stop.
 	pkill -KILL -f "$ENG" 2>/dev/null || true
 	container_teardown
@@ -41,6 +42,17 @@ teardown() {
 	[ -z "$VARLIB" ] || umount -l /var/lib 2>/dev/null || true
 	grep -o " $ENG[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 	umount -l "$ENG" 2>/dev/null || true
+}
+
+# A failed test's VMs under the engines' own state roots: each guest's
+# console and the runtime's log beside it (the shims give husk --log), so
+# that how a VM ended (a guest fault in the lab, a panic) is on record.
+dump_engine_vms() {
+	local f
+	for f in $(find "$ENG" /run/husk \( -name console.log -o -name log.json \) 2>/dev/null); do
+		echo "# --- $f (last 20 lines)"
+		tail -n 20 "$f"
+	done
 }
 
 rootfs_tar() {
